@@ -1,0 +1,52 @@
+"""Turn a FunctionIR into a decision: which kind of convertible class, and is the fix safe."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .codes import CODES, KIND_CODES
+from .ir import FunctionIR
+from .model import Fix, InputReport
+
+
+@dataclass(frozen=True)
+class Decision:
+    code: str
+    kind: str
+    fix: Fix
+    reason: str
+    inputs: tuple[InputReport, ...]
+    notes: tuple[str, ...]
+
+
+def kind_of(ir: FunctionIR) -> str:
+    differentiable = [i for i in ir.inputs if i.gradient is not None]
+    if ir.returns_input is not None and any(i.name != ir.returns_input for i in differentiable):
+        return "value-replacement"
+    if ir.stochastic and ir.has_step:
+        return "stochastic-spike"
+    if all(i.gradient is not None and not i.gradient.smooth for i in differentiable):
+        # Gradient 1 or a 0/1 mask: a straight-through estimator, unless forward is itself a
+        # piecewise-linear op (clamp, relu) and the mask is its exact derivative.
+        return "smooth-op" if ir.piecewise and not ir.has_step else "straight-through"
+    if not ir.has_step:
+        return "smooth-op"
+    return "surrogate-spike"
+
+
+def decide(ir: FunctionIR) -> Decision:
+    kind = kind_of(ir)
+    notes: list[str] = list(ir.notes)
+    inputs = tuple(InputReport(i.name, i.role, i.source, i.default) for i in ir.inputs)
+    probes = [i for i in ir.inputs if i.source == "probe"]
+    helpers = [i for i in ir.inputs if i.gradient is not None and i.gradient.interprocedural]
+    for i in probes:
+        assert i.gradient is not None
+        notes.append(f"gradient of {i.name} needs a probe: {i.gradient.probe_reason}")
+    for i in helpers:
+        notes.append(f"gradient of {i.name} is computed by a helper that receives grad_output")
+    fix: Fix = "unsafe" if probes or helpers else "safe"
+    code = KIND_CODES[kind]
+    how = "symbolic gradient" if fix == "safe" else ("probed gradient" if probes else "gradient read through a helper")
+    reason = f"{CODES[code].summary}; {how}"
+    return Decision(code, kind, fix, reason, inputs, tuple(notes))

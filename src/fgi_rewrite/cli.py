@@ -1,0 +1,82 @@
+"""Command line: parse arguments, call the engine, print. Heavy imports stay inside commands.
+
+Exit codes (one table for every command): 0 clean, 1 findings, 2 usage error, unreadable
+or unparsable input, or internal error; the highest applicable wins.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import click
+
+from . import __version__
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def _split_codes(values: Sequence[str]) -> tuple[str, ...]:
+    codes = tuple(c.strip().upper() for value in values for c in value.split(",") if c.strip())
+    from .codes import CODES
+
+    for code in codes:
+        if not any(known.startswith(code) for known in CODES):
+            raise click.BadParameter(f"unknown code {code!r}; `fgi-rewrite explain` lists them")
+    return codes
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="fgi-rewrite")
+def main() -> None:
+    """Migrate surrogate-gradient autograd.Function classes to forward gradient injection."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="text: a table; json: one object on stdout (schema/fgi-rewrite.schema.json).")
+@click.option("--select", multiple=True, metavar="CODE", help="Report only these codes (prefixes allowed, comma-separated).")
+@click.option("--ignore", multiple=True, metavar="CODE", help="Do not report these codes (prefixes allowed).")
+@click.option("--exclude", multiple=True, metavar="GLOB", help="Skip files and directories matching GLOB.")
+@click.option("--no-gitignore", is_flag=True, help="Also scan files that .gitignore excludes.")
+def scan(paths: tuple[str, ...], output_format: str, select: tuple[str, ...], ignore: tuple[str, ...],
+         exclude: tuple[str, ...], no_gitignore: bool) -> None:
+    """Find and classify every torch.autograd.Function in PATHS.
+
+    Reads the files with libcst only: nothing is imported or executed.
+    """
+    from .engine import Selection, exit_code, scan_paths
+    from .files import discover, display_path
+
+    selection = Selection(_split_codes(select), _split_codes(ignore))
+    found = discover(paths, exclude=exclude, use_gitignore=not no_gitignore)
+    result = scan_paths(found.files, display_path, selection)
+    result.errors[:0] = found.errors
+    result.skipped.extend(found.skipped)
+    if output_format == "json":
+        from .output import write_json
+
+        write_json(result, "scan", sys.stdout)
+    else:
+        from .output import write_text
+
+        write_text(result)
+    sys.exit(exit_code(result))
+
+
+@main.command()
+@click.argument("code", required=False)
+def explain(code: str | None) -> None:
+    """Print the documentation of CODE, or list every code."""
+    from .codes import CODES, lookup
+
+    if code is None:
+        for entry in CODES.values():
+            click.echo(f"{entry.code}  {entry.name:20} {entry.status:12} {entry.summary}")
+        return
+    entry = lookup(code)
+    if entry is None:
+        click.echo(f"error: unknown code {code!r}; run `fgi-rewrite explain` for the list", err=True)
+        sys.exit(EXIT_ERROR)
+    click.echo(f"{entry.code} ({entry.name}, {entry.status})\n\n{entry.summary}.\n\n{entry.explanation}")

@@ -1,0 +1,140 @@
+"""Stable rule codes: one table feeds `explain`, the docs and every output format.
+
+Codes never change meaning once published. FGI0xx are convertible kinds, FGI1xx
+are refusals, FGI9xx are problems with the input file itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Code:
+    code: str
+    name: str
+    status: str  # "convertible", "refused" or "error"
+    summary: str
+    explanation: str
+
+
+_CODES = [
+    Code(
+        "FGI001", "surrogate-spike", "convertible",
+        "step function with a surrogate derivative",
+        "forward computes a non-differentiable step (comparison, sign, heaviside, round, ...) and "
+        "backward returns grad_output times a smooth surrogate g(x). FGI computes the same value and "
+        "injects g(x) through a detached carrier: y = f(x).detach() - (inj.detach() - inj).",
+    ),
+    Code(
+        "FGI002", "straight-through", "convertible",
+        "straight-through estimator (gradient 1 or a mask)",
+        "backward passes grad_output through unchanged or masked by a comparison. FGI's carrier is "
+        "the input itself (or the input times the mask).",
+    ),
+    Code(
+        "FGI003", "value-replacement", "convertible",
+        "forward returns another input's value",
+        "forward returns one input's value while the gradient flows to another input. FGI form: "
+        "other.detach() + (x - x.detach()).",
+    ),
+    Code(
+        "FGI004", "smooth-op", "convertible",
+        "smooth op with a hand-written gradient",
+        "forward has no step: it is a smooth function whose backward is written by hand, usually its "
+        "exact derivative. Converting it is a policy choice (autograd could differentiate the forward "
+        "itself); it is reported on its own so it can be selected or ignored.",
+    ),
+    Code(
+        "FGI005", "stochastic-spike", "convertible",
+        "random spike (bernoulli) with a surrogate derivative",
+        "forward draws random spikes; backward is a deterministic surrogate. The FGI function draws "
+        "the same numbers in the same order, so values match under the same seed.",
+    ),
+    Code(
+        "FGI101", "several-outputs", "refused",
+        "several differentiable outputs",
+        "FGI injects one gradient per input into one output. A Function with several outputs that "
+        "all carry gradients mixes them in backward and cannot be written as one carrier.",
+    ),
+    Code(
+        "FGI102", "nonlinear-in-grad", "refused",
+        "backward is not linear in grad_output",
+        "FGI can only reproduce gradients of the form grad_output * g(x). clamp, abs, pow, adding a "
+        "constant or multiplying grad_output by itself make the gradient non-linear.",
+    ),
+    Code(
+        "FGI103", "not-elementwise", "refused",
+        "backward is not elementwise",
+        "reductions over grad_output that are not a broadcast reduction, matmuls, convolutions, "
+        "indexing that moves elements, or normalisation by a norm of the gradient mix elements; a "
+        "per-element carrier cannot express them.",
+    ),
+    Code(
+        "FGI104", "side-effect", "refused",
+        "backward has a side effect",
+        "backward prints, logs, or mutates state outside its own locals. Moving it into forward "
+        "would change when and how often that happens.",
+    ),
+    Code(
+        "FGI105", "mark-dirty", "refused",
+        "forward modifies an input in place (ctx.mark_dirty)",
+        "in-place Functions rely on autograd's version counters; a plain function cannot "
+        "reproduce their contract.",
+    ),
+    Code(
+        "FGI106", "random-backward", "refused",
+        "backward draws random numbers",
+        "random numbers drawn in backward cannot be reproduced bit for bit once the computation "
+        "moves to forward.",
+    ),
+    Code(
+        "FGI107", "opaque-call", "refused",
+        "grad_output passes through a call whose source is not available",
+        "backward hands grad_output to a function defined outside the files given (an extension "
+        "kernel, another package); its semantics cannot be read, so linearity cannot be shown.",
+    ),
+    Code(
+        "FGI108", "broken", "refused",
+        "backward always raises",
+        "a backward that raises is a broken class; the rewriter never changes behaviour silently, "
+        "so it stays as it is.",
+    ),
+    Code(
+        "FGI109", "no-backward", "refused",
+        "no backward found",
+        "the class defines no backward, or inherits it from a class outside the files given.",
+    ),
+    Code(
+        "FGI110", "gradient-arity", "refused",
+        "backward returns a different number of gradients than forward has inputs",
+        "the gradient tuple does not line up with forward's inputs, so gradients cannot be mapped "
+        "to inputs.",
+    ),
+    Code(
+        "FGI111", "unreadable", "refused",
+        "structure the analysis cannot read",
+        "forward or backward uses a construct the static analysis does not follow (several "
+        "differing return paths, gradients built dynamically, ...). The class is left alone.",
+    ),
+    Code(
+        "FGI901", "unreadable-file", "error",
+        "file cannot be read or decoded",
+        "the file could not be opened or decoded with its declared encoding.",
+    ),
+    Code(
+        "FGI902", "syntax-error", "error",
+        "file cannot be parsed",
+        "the file is not valid Python for the parser; it is reported and left alone.",
+    ),
+]
+
+CODES: dict[str, Code] = {c.code: c for c in _CODES}
+KIND_CODES: dict[str, str] = {c.name: c.code for c in _CODES if c.status == "convertible"}
+
+
+def lookup(code_or_name: str) -> Code | None:
+    key = code_or_name.strip()
+    if key.upper() in CODES:
+        return CODES[key.upper()]
+    return next((c for c in _CODES if c.name == key.lower()), None)

@@ -1,0 +1,146 @@
+"""Per-file scan pipeline: read bytes -> prefilter -> parse -> find classes -> decide.
+
+Nothing here imports or executes the code it reads.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from .classify import decide
+from .codes import CODES
+from .discovery import ClassInfo, find_function_classes
+from .extract import extract
+from .ir import Refusal
+from .model import FileError, FunctionReport, ScanResult
+
+# A Function subclass has to name its base somewhere in the file; files that never say
+# "Function" (most of any tree) are not parsed at all.
+_PREFILTER = re.compile(rb"Function")
+_SUPPRESSION = re.compile(r"#\s*fgi:\s*ignore(?:\[(?P<codes>[A-Za-z0-9_,\s-]+)\])?")
+
+
+@dataclass(frozen=True)
+class Selection:
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+
+    def keeps(self, code: str) -> bool:
+        if self.select and not any(code.startswith(s) for s in self.select):
+            return False
+        return not any(code.startswith(i) for i in self.ignore)
+
+
+def _suppressed_codes(info: ClassInfo) -> set[str] | None:
+    """Codes silenced by a `# fgi: ignore[...]` comment on the class line; None if no comment."""
+    body = info.node.body
+    comment = None
+    if isinstance(body, cst.IndentedBlock) and body.header.comment is not None:
+        comment = body.header.comment.value
+    elif isinstance(body, cst.SimpleStatementSuite) and body.trailing_whitespace.comment is not None:
+        comment = body.trailing_whitespace.comment.value
+    if comment is None:
+        return None
+    match = _SUPPRESSION.search(comment)
+    if match is None:
+        return None
+    codes = match.group("codes")
+    return {c.strip().upper() for c in codes.split(",") if c.strip()} if codes else set()
+
+
+def _report(info: ClassInfo, index, path: str, line: int, column: int) -> FunctionReport:
+    common = dict(path=path, qualname=info.qualname, name=info.name, line=line, column=column)
+    try:
+        ir = extract(info, index)
+    except Refusal as refusal:
+        report = FunctionReport(
+            **common, status="refused", code=refusal.code, reason=refusal.reason, kind=None, fix=None,
+            forward_style=None,
+        )
+    else:
+        decision = decide(ir)
+        report = FunctionReport(
+            **common, status="convertible", code=decision.code, reason=decision.reason, kind=decision.kind,
+            fix=decision.fix, forward_style=ir.forward_style, inputs=decision.inputs, notes=decision.notes,
+        )
+    suppressed = _suppressed_codes(info)
+    if suppressed is not None and (not suppressed or report.code in suppressed):
+        from dataclasses import replace
+
+        report = replace(report, status="ignored", reason=f"suppressed by comment ({CODES[report.code].summary})")
+    return report
+
+
+def scan_source(data: bytes, path: str) -> tuple[list[FunctionReport], list[FileError]]:
+    if not _PREFILTER.search(data):
+        return [], []
+    try:
+        module = cst.parse_module(data)
+    except cst.ParserSyntaxError as error:
+        return [], [FileError(path, error.raw_line, error.raw_column + 1, "FGI902", f"syntax error: {error.message}")]
+    except (UnicodeDecodeError, LookupError, SyntaxError) as error:
+        return [], [FileError(path, None, None, "FGI901", f"cannot decode: {error}")]
+    classes, index = find_function_classes(module)
+    if not classes:
+        return [], []
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    reports = []
+    for info in classes:
+        start = positions[info.node.name].start
+        reports.append(_report(info, index, path, start.line, start.column + 1))
+    return reports, []
+
+
+def scan_paths(files: Iterable[Path], display: "callable", selection: Selection = Selection()) -> ScanResult:
+    result = ScanResult()
+    for file in files:
+        shown = display(file)
+        result.files += 1
+        try:
+            data = file.read_bytes()
+        except OSError as error:
+            result.errors.append(FileError(shown, None, None, "FGI901", f"cannot read: {error.strerror or error}"))
+            continue
+        try:
+            reports, errors = scan_source(data, shown)
+        except RecursionError:
+            errors, reports = [FileError(shown, None, None, "FGI902", "nesting too deep to parse")], []
+        result.errors.extend(errors)
+        result.functions.extend(r for r in reports if selection.keeps(r.code))
+    return result
+
+
+def summary(result: ScanResult) -> dict[str, object]:
+    by_status: dict[str, int] = {"convertible": 0, "refused": 0, "ignored": 0}
+    by_code: dict[str, int] = {}
+    fixes = {"safe": 0, "unsafe": 0}
+    for report in result.functions:
+        by_status[report.status] += 1
+        by_code[report.code] = by_code.get(report.code, 0) + 1
+        if report.status == "convertible" and report.fix:
+            fixes[report.fix] += 1
+    return {
+        "files": result.files,
+        "functions": len(result.functions),
+        **by_status,
+        "safe": fixes["safe"],
+        "unsafe": fixes["unsafe"],
+        "errors": len(result.errors),
+        "skipped": len(result.skipped),
+        "by_code": dict(sorted(by_code.items())),
+    }
+
+
+def exit_code(result: ScanResult) -> int:
+    if result.errors:
+        return 2
+    return 1 if any(r.status == "convertible" for r in result.functions) else 0
+
+
+__all__: Sequence[str] = ["scan_source", "scan_paths", "Selection", "summary", "exit_code"]

@@ -1,0 +1,302 @@
+"""Build the intermediate description (ir.FunctionIR) of one Function class from its source."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from .discovery import ClassInfo, ModuleIndex, code_of, dotted_name
+from .gradient import BackwardReader, _merge_all
+from .ir import Const, FunctionIR, InputGradient, Linear, Refusal, TupleValue, Value
+
+_STEP_NAMES = frozenset(
+    {
+        "gt", "ge", "lt", "le", "eq", "ne", "greater", "greater_equal", "less", "less_equal",
+        "heaviside", "sign", "sgn", "round", "floor", "ceil", "trunc", "frac", "bernoulli",
+        "argmax", "argmin", "signbit", "step",
+    }
+)
+# Piecewise-linear ops autograd differentiates itself; with a mask gradient they are smooth ops.
+_PIECEWISE_NAMES = frozenset({"clamp", "clip", "relu", "hardtanh", "relu6", "clamp_min", "clamp_max", "abs"})
+_STOCHASTIC_NAMES = frozenset({"bernoulli", "rand", "rand_like", "randn_like", "randn", "multinomial", "poisson"})
+
+
+def find_method(
+    cls: cst.ClassDef, name: str, index: ModuleIndex, seen: frozenset[int] = frozenset()
+) -> tuple[cst.FunctionDef | None, cst.ClassDef | None, list[str]]:
+    """The method `name` as Python's MRO would find it among local classes.
+
+    Returns the method, the class defining it, and the foreign (imported) bases met on the
+    way, which might define it instead.
+    """
+    for stmt in cls.body.body if isinstance(cls.body, cst.IndentedBlock) else ():
+        if isinstance(stmt, cst.FunctionDef) and stmt.name.value == name:
+            return stmt, cls, []
+    foreign: list[str] = []
+    for arg in cls.bases:
+        dotted = dotted_name(arg.value)
+        if dotted is None:
+            continue
+        local = [c for c in index.classes_by_name.get(dotted, []) if c is not cls and id(c) not in seen]
+        if local:
+            method, owner, more = find_method(local[-1], name, index, seen | {id(cls)})
+            foreign.extend(more)
+            if method is not None:
+                return method, owner, foreign
+        else:
+            qualified = index.imports.qualify(dotted)
+            if not qualified.startswith("torch.autograd"):
+                foreign.append(qualified)
+    return None, None, foreign
+
+
+def _params(fn: cst.FunctionDef) -> list[cst.Param]:
+    return [*fn.params.posonly_params, *fn.params.params]
+
+
+def _has_decorator(fn: cst.FunctionDef, name: str) -> bool:
+    for decorator in fn.decorators:
+        node = decorator.decorator
+        if isinstance(node, cst.Call):
+            node = node.func
+        if (dotted_name(node) or "").split(".")[-1] == name:
+            return True
+    return False
+
+
+class _ForwardFacts(cst.CSTVisitor):
+    """Steps, randomness, saves, ctx attributes and returns in forward (not nested defs)."""
+
+    def __init__(self, ctx_name: str | None) -> None:
+        self.ctx_name = ctx_name
+        self.returns: list[cst.Return] = []
+        self.step = False
+        self.stochastic = False
+        self.piecewise = False
+        self.mark_dirty: cst.CSTNode | None = None
+        self.non_differentiable: list[cst.BaseExpression] = []
+        self.saved: list[cst.BaseExpression] = []
+        self.ctx_attributes: dict[str, cst.BaseExpression] = {}
+        self.helper_calls: list[str] = []
+        self._depth = 0
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        self._depth += 1
+        return self._depth == 1
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self._depth -= 1
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_Return(self, node: cst.Return) -> None:
+        self.returns.append(node)
+
+    def visit_Comparison(self, node: cst.Comparison) -> None:
+        self.step = True
+
+    def visit_Call(self, node: cst.Call) -> None:
+        name = dotted_name(node.func) or ""
+        short = node.func.attr.value if isinstance(node.func, cst.Attribute) else name
+        short = short.split(".")[-1]
+        if short in _STEP_NAMES or "heaviside" in short.lower() or "spike" in short.lower():
+            self.step = True
+        if short in ("min", "max") and (len(node.args) == 2 and isinstance(node.args[1].value, cst.Integer)
+                                        or any(a.keyword is not None and a.keyword.value == "dim" for a in node.args)):
+            self.step = True  # a selection along a dimension (quantisers pick the nearest level)
+        if short in _PIECEWISE_NAMES:
+            self.piecewise = True
+        if short in _STOCHASTIC_NAMES:
+            self.stochastic = True
+        if isinstance(node.func, cst.Name):
+            self.helper_calls.append(node.func.value)
+        if self.ctx_name and name.startswith(self.ctx_name + "."):
+            method = name[len(self.ctx_name) + 1:]
+            if method == "mark_dirty":
+                self.mark_dirty = node
+            elif method == "mark_non_differentiable":
+                self.non_differentiable.extend(a.value for a in node.args)
+            elif method in ("save_for_backward", "save_for_forward"):
+                self.saved.extend(a.value for a in node.args)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            t = target.target
+            if isinstance(t, cst.Attribute) and isinstance(t.value, cst.Name) and t.value.value == self.ctx_name:
+                self.ctx_attributes[t.attr.value] = node.value
+
+
+def _forward_returns_value(facts: _ForwardFacts, fn: cst.FunctionDef) -> cst.BaseExpression:
+    values = [r.value for r in facts.returns if r.value is not None]
+    if not values:
+        raise Refusal("FGI111", "forward returns nothing", fn)
+    codes = {code_of(v) for v in values}
+    if len(codes) > 1:
+        raise Refusal("FGI111", f"forward has {len(values)} different return statements", facts.returns[1])
+    return values[0]
+
+
+def _resolve_alias(value: cst.BaseExpression, fn: cst.FunctionDef) -> cst.BaseExpression:
+    """Follow `out = <expr>; return out` one simple assignment at a time."""
+    seen = 0
+    while isinstance(value, cst.Name) and seen < 8:
+        seen += 1
+        assigned = None
+        for stmt in fn.body.body if isinstance(fn.body, cst.IndentedBlock) else ():
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                        target = small.targets[0].target
+                        if isinstance(target, cst.Name) and target.value == value.value:
+                            assigned = small.value
+        if assigned is None:
+            break
+        value = assigned
+    if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and value.func.attr.value in ("clone", "detach"):
+        return _resolve_alias(value.func.value, fn)
+    return value
+
+
+def extract(info: ClassInfo, index: ModuleIndex) -> FunctionIR:
+    forward, _, foreign_fwd = find_method(info.node, "forward", index)
+    backward, backward_owner, foreign_bwd = find_method(info.node, "backward", index)
+    setup, _, _ = find_method(info.node, "setup_context", index)
+    if backward is None:
+        where = f", maybe inherited from {foreign_bwd[0]}, outside the files given" if foreign_bwd else ""
+        raise Refusal("FGI109", f"no backward found{where}", info.node)
+    if forward is None:
+        where = f" (inherited from {foreign_fwd[0]}, outside the files given)" if foreign_fwd else ""
+        raise Refusal("FGI109", f"no forward found{where}", info.node)
+
+    forward_params = _params(forward)
+    # A forward without @staticmethod is still called with ctx first by torch (old-style
+    # classes instantiated once); with setup_context, forward takes the inputs alone.
+    style = "setup_context" if setup is not None else "ctx"
+    if style == "ctx":
+        if not forward_params and forward.params.star_arg is None:
+            raise Refusal("FGI111", "forward takes no ctx argument", forward)
+        ctx_name = forward_params[0].name.value if forward_params else "ctx"
+        input_params = forward_params[1:]
+    else:
+        setup_params = _params(setup)
+        ctx_name = setup_params[0].name.value if setup_params else "ctx"
+        input_params = forward_params
+    star = forward.params.star_arg
+    variadic = isinstance(star, cst.Param)
+
+    facts = _ForwardFacts(ctx_name if style == "ctx" else None)
+    forward.visit(facts)
+    if setup is not None:
+        setup_facts = _ForwardFacts(ctx_name)
+        setup.visit(setup_facts)
+        facts.saved.extend(setup_facts.saved)
+        facts.ctx_attributes.update(setup_facts.ctx_attributes)
+        facts.mark_dirty = facts.mark_dirty or setup_facts.mark_dirty
+        facts.non_differentiable.extend(setup_facts.non_differentiable)
+    for helper_name in facts.helper_calls:
+        helper = index.functions_by_name.get(helper_name)
+        if helper is not None and helper is not forward:
+            helper_facts = _ForwardFacts(None)
+            helper.visit(helper_facts)
+            facts.step = facts.step or helper_facts.step
+            facts.stochastic = facts.stochastic or helper_facts.stochastic
+            facts.piecewise = facts.piecewise or helper_facts.piecewise
+    if facts.mark_dirty is not None:
+        raise Refusal("FGI105", f"forward modifies an input in place: {code_of(facts.mark_dirty)}", facts.mark_dirty)
+
+    value = _forward_returns_value(facts, forward)
+    outputs = len(value.elements) if isinstance(value, (cst.Tuple,)) else 1
+
+    backward_params = _params(backward)
+    if not backward_params:
+        raise Refusal("FGI111", "backward takes no ctx argument", backward)
+    backward_ctx = backward_params[0].name.value
+    grad_names = [p.name.value for p in backward_params[1:]]
+    if backward.params.star_arg is not None and isinstance(backward.params.star_arg, cst.Param):
+        grad_names.append(backward.params.star_arg.name.value)
+    if outputs > 1 or len(grad_names) > 1:
+        used = [n for n in grad_names if _mentions(backward, n)]
+        count = max(len(used), outputs - len(facts.non_differentiable))
+        if count > 1:
+            raise Refusal("FGI101", f"{count} differentiable outputs", backward)
+        raise Refusal("FGI101", f"{max(outputs, len(grad_names))} outputs, one differentiable: not supported yet", backward)
+
+    local_classes = tuple(c for c in (info.node, backward_owner) if c is not None)
+    reader = BackwardReader(index, set(grad_names), backward_ctx, info.node, local_classes=local_classes)
+    returns = reader.run(backward.body)
+    result = _merge_all(returns)
+    gradients = list(result.items) if isinstance(result, TupleValue) else [result]
+
+    if not variadic and len(gradients) != len(input_params):
+        extra = gradients[len(input_params):]
+        if len(gradients) < len(input_params) or not all(isinstance(g, Const) and g.is_none for g in extra):
+            raise Refusal(
+                "FGI110", f"backward returns {len(gradients)} gradients for {len(input_params)} inputs", backward
+            )
+        gradients = gradients[: len(input_params)]
+
+    names = [p.name.value for p in input_params]
+    defaults = [code_of(p.default) if p.default is not None else None for p in input_params]
+    if variadic:
+        assert isinstance(star, cst.Param)
+        names += [f"{star.name.value}[{i}]" for i in range(max(0, len(gradients) - len(names)))]
+        defaults += [None] * (len(names) - len(defaults))
+
+    inputs: list[InputGradient] = []
+    for position, name in enumerate(names):
+        gradient: Value = gradients[position] if position < len(gradients) else Const(cst.Name("None"))
+        role = "variadic" if "[" in name else None
+        if isinstance(gradient, TupleValue):
+            raise Refusal("FGI111", f"gradient of {name} is a tuple", backward)
+        if isinstance(gradient, Const):
+            if not (gradient.is_none or _is_zeros_like(gradient.node)):
+                raise Refusal("FGI102", f"gradient of {name} does not depend on grad_output", backward)
+            inputs.append(InputGradient(name, role or "constant", None, defaults[position]))
+            continue
+        role = role or ("broadcast" if gradient.reduced is not None else "differentiable")
+        inputs.append(InputGradient(name, role, gradient, defaults[position]))  # type: ignore[arg-type]
+
+    differentiable = [i for i in inputs if i.gradient is not None]
+    if not differentiable:
+        raise Refusal("FGI111", "no input receives a gradient", backward)
+    if all(i.gradient is not None and i.gradient.reduced is not None for i in differentiable):
+        first = differentiable[0].gradient
+        assert first is not None and first.reduced is not None
+        raise Refusal("FGI103", f"backward is not elementwise: {code_of(first.reduced)[:80]}", first.reduced)
+
+    resolved = _resolve_alias(value, forward)
+    returns_input = resolved.value if isinstance(resolved, cst.Name) and resolved.value in names else None
+    return FunctionIR(
+        forward_style=style,  # type: ignore[arg-type]
+        ctx_name=ctx_name,
+        inputs=inputs,
+        forward_returns=[value],
+        saved=facts.saved,
+        ctx_attributes=facts.ctx_attributes,
+        has_step=facts.step,
+        stochastic=facts.stochastic,
+        piecewise=facts.piecewise,
+        returns_input=returns_input,
+    )
+
+
+def _is_zeros_like(node: cst.BaseExpression | None) -> bool:
+    return isinstance(node, cst.Call) and (dotted_name(node.func) or "").endswith("zeros_like")
+
+
+class _NameUse(cst.CSTVisitor):
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.found = False
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.found = self.found or node.value == self.name
+
+
+def _mentions(fn: cst.FunctionDef, name: str) -> bool:
+    finder = _NameUse(name)
+    fn.body.visit(finder)
+    return finder.found
+
+
+__all__ = ["extract", "find_method", "Linear"]

@@ -1,0 +1,70 @@
+"""Typed results shared by every command; JSON output is a direct dump of these."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Status = Literal["convertible", "refused", "ignored"]
+Fix = Literal["safe", "unsafe"]
+GradientSource = Literal["symbolic", "probe"]
+# differentiable: gradient of the output's shape; broadcast: differentiable, reduced to the
+# input's shape in backward (the reduction is dropped in FGI); constant: gradient is None.
+Role = Literal["differentiable", "broadcast", "constant", "variadic"]
+
+
+@dataclass(frozen=True)
+class InputReport:
+    name: str
+    role: Role
+    gradient: GradientSource | None
+    default: str | None = None
+
+
+@dataclass(frozen=True)
+class FunctionReport:
+    path: str
+    qualname: str
+    name: str
+    line: int
+    column: int
+    status: Status
+    code: str
+    reason: str
+    kind: str | None
+    fix: Fix | None
+    forward_style: Literal["ctx", "setup_context"] | None
+    inputs: tuple[InputReport, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["inputs"] = [asdict(i) for i in self.inputs]
+        data["notes"] = list(self.notes)
+        return data
+
+
+@dataclass(frozen=True)
+class FileError:
+    path: str
+    line: int | None
+    column: int | None
+    code: str
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    path: str
+    reason: str
+
+
+@dataclass
+class ScanResult:
+    functions: list[FunctionReport] = field(default_factory=list)
+    errors: list[FileError] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
+    files: int = 0

@@ -209,6 +209,23 @@ def test_duplicates_removed(tmp_path: Path) -> None:
     assert shown(d) == ["pkg/a.py", "pkg/b.py"]
 
 
+def test_overlapping_paths_list_each_directory_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make(tmp_path, "pkg/sub/a.py", "pkg/b.py")
+    listed: list[str] = []
+    real_scandir = os.scandir
+
+    def scandir(path):  # type: ignore[no-untyped-def]
+        listed.append(os.path.realpath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    d = discover(["pkg/sub", "pkg", "./pkg", str(tmp_path / "pkg" / "sub")])
+    assert shown(d) == ["pkg/b.py", "pkg/sub/a.py"]
+    assert len(listed) == len(set(listed)) == 2
+
+
 def test_missing_path_is_fgi901_error_naming_path(tmp_path: Path) -> None:
     make(tmp_path, "a.py")
     d = discover(["a.py", "does/not/exist.py"])
@@ -393,7 +410,9 @@ def test_module_does_not_import_heavy_dependencies() -> None:
     import fgi_rewrite.files as files
 
     tree = ast.parse(Path(files.__file__).read_text())
-    imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    imported = {
+        a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
+    }
     imported |= {
         (n.module or "").split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
     }

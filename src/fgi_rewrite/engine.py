@@ -77,13 +77,28 @@ def _report(info: ClassInfo, index, path: str, line: int, column: int) -> Functi
     return report
 
 
+def _syntax_error(data: bytes, path: str, error: cst.ParserSyntaxError) -> FileError:
+    """libcst reports where its parser gave up; CPython's parser usually names the line at fault."""
+    import ast
+
+    try:
+        ast.parse(data)
+    except SyntaxError as precise:
+        if precise.lineno is not None:
+            column = precise.offset if precise.offset else None
+            return FileError(path, precise.lineno, column, "FGI902", f"syntax error: {precise.msg}")
+    except ValueError:
+        pass
+    return FileError(path, error.raw_line, error.raw_column + 1, "FGI902", f"syntax error: {error.message}")
+
+
 def scan_source(data: bytes, path: str) -> tuple[list[FunctionReport], list[FileError]]:
     if not _PREFILTER.search(data):
         return [], []
     try:
         module = cst.parse_module(data)
     except cst.ParserSyntaxError as error:
-        return [], [FileError(path, error.raw_line, error.raw_column + 1, "FGI902", f"syntax error: {error.message}")]
+        return [], [_syntax_error(data, path, error)]
     except (UnicodeDecodeError, LookupError, SyntaxError) as error:
         return [], [FileError(path, None, None, "FGI901", f"cannot decode: {error}")]
     classes, index = find_function_classes(module)

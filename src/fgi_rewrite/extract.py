@@ -231,7 +231,9 @@ def extract(info: ClassInfo, index: ModuleIndex) -> FunctionIR:
         extra = gradients[len(input_params):]
         if len(gradients) < len(input_params) or not all(isinstance(g, Const) and g.is_none for g in extra):
             raise Refusal(
-                "FGI110", f"backward returns {len(gradients)} gradients for {len(input_params)} inputs", backward
+                "FGI110",
+                f"backward returns {_count(len(gradients), 'gradient')} for {_count(len(input_params), 'input')}",
+                backward,
             )
         gradients = gradients[: len(input_params)]
 
@@ -282,6 +284,10 @@ def extract(info: ClassInfo, index: ModuleIndex) -> FunctionIR:
 
 def _is_zeros_like(node: cst.BaseExpression | None) -> bool:
     return isinstance(node, cst.Call) and (dotted_name(node.func) or "").endswith("zeros_like")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 class _NameUse(cst.CSTVisitor):

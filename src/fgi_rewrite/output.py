@@ -41,6 +41,8 @@ def write_text(result: ScanResult) -> None:
     from .engine import summary
 
     out = Console(highlight=False)
+    if not out.is_terminal:
+        out = Console(highlight=False, width=max(out.width, 200))  # piped: do not fold paths
     err = Console(stderr=True, highlight=False)
     for skipped in result.skipped:
         err.print(f"[dim]skipped[/] {skipped.path}: {skipped.reason}")

@@ -222,12 +222,16 @@ def extract(info: ClassInfo, index: ModuleIndex) -> FunctionIR:
         raise Refusal("FGI101", f"{max(outputs, len(grad_names))} outputs, one differentiable: not supported yet", backward)
 
     local_classes = tuple(c for c in (info.node, backward_owner) if c is not None)
-    reader = BackwardReader(index, set(grad_names), backward_ctx, info.node, local_classes=local_classes)
+    saved = tuple(_resolve_alias(e, forward) for e in facts.saved)
+    attributes = {k: _resolve_alias(v, forward) for k, v in facts.ctx_attributes.items()}
+    reader = BackwardReader(index, set(grad_names), backward_ctx, info.node, local_classes=local_classes,
+                            saved=saved, ctx_attributes=attributes)
     returns = reader.run(backward.body)
     result = _merge_all(returns)
     gradients = list(result.items) if isinstance(result, TupleValue) else [result]
 
-    if not variadic and len(gradients) != len(input_params):
+    open_ended = isinstance(result, TupleValue) and result.open_ended
+    if not variadic and not open_ended and len(gradients) != len(input_params):
         extra = gradients[len(input_params):]
         if len(gradients) < len(input_params) or not all(isinstance(g, Const) and g.is_none for g in extra):
             raise Refusal(

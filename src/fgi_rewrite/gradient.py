@@ -9,6 +9,7 @@ result marked interprocedural when grad_output was passed in).
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import libcst as cst
@@ -56,10 +57,13 @@ _RANDOM = frozenset(
     }
 )
 _SIDE_EFFECT_CALLS = frozenset({"print", "breakpoint", "exec", "eval", "setattr", "delattr"})
+_NONE_PADDING = re.compile(r"^\(\s*None\s*,\s*\)\s*\*\s*[\w.()\[\]]+$|^[\w.()\[\]]+\s*\*\s*\(\s*None\s*,\s*\)$")
 _TORCH_PREFIXES = ("torch.", "F.", "torch.nn.functional.", "nn.functional.")
 
 
 def _is_zero(node: cst.CSTNode | None) -> bool:
+    if isinstance(node, cst.Call):
+        return (dotted_name(node.func) or "").split(".")[-1] in ("zeros_like", "new_zeros", "zeros")
     if isinstance(node, cst.Integer):
         return int(node.value, 0) == 0
     if isinstance(node, cst.Float):
@@ -97,8 +101,12 @@ class BackwardReader:
         owner: cst.ClassDef,
         depth: int = 0,
         local_classes: tuple[cst.ClassDef, ...] = (),
+        saved: tuple[cst.BaseExpression, ...] = (),
+        ctx_attributes: dict[str, cst.BaseExpression] | None = None,
     ) -> None:
         self.index = index
+        self.saved = saved
+        self.ctx_attributes = ctx_attributes or {}
         self.ctx_name = ctx_name
         self.owner = owner
         self.depth = depth
@@ -264,7 +272,7 @@ class BackwardReader:
         root = _root_name(target)
         current = self.env.get(root) if root else None
         if isinstance(current, Linear):
-            if isinstance(value, Linear) or (isinstance(value, Const) and _is_zero(value.node)):
+            if isinstance(value, Linear) or (isinstance(value, Const) and self._zero(value.node)):
                 self.env[root] = current.opaque(f"masked assignment {code_of(stmt).strip()}")
                 return
             raise Refusal(
@@ -329,6 +337,27 @@ class BackwardReader:
             return
         raise Refusal("FGI104", f"backward has a side effect: {code_of(value).strip()}", value)
 
+    def _known(self, node: cst.BaseExpression) -> cst.BaseExpression:
+        """The expression a local name or ctx attribute stands for, when known (for mask/zero tests)."""
+        for _ in range(8):
+            if isinstance(node, cst.Name) and isinstance(self.env.get(node.value), Const):
+                known = self.env[node.value].node  # type: ignore[union-attr]
+                if known is None or known is node:
+                    break
+                node = known
+            elif (isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name)
+                  and node.value.value == self.ctx_name and node.attr.value in self.ctx_attributes):
+                node = self.ctx_attributes[node.attr.value]
+            else:
+                break
+        return node
+
+    def _mask(self, node: cst.BaseExpression) -> bool:
+        return _is_mask_like(self._known(node))
+
+    def _zero(self, node: cst.BaseExpression | None) -> bool:
+        return node is not None and _is_zero(self._known(node))
+
     # ---------------------------------------------------------------- expressions
     def expr(self, node: cst.BaseExpression) -> Value:
         if isinstance(node, cst.Name):
@@ -388,6 +417,9 @@ class BackwardReader:
         return finder.found
 
     def _attribute(self, node: cst.Attribute) -> Value:
+        if (isinstance(node.value, cst.Name) and node.value.value == self.ctx_name
+                and node.attr.value in ("saved_tensors", "saved_variables") and self.saved):
+            return TupleValue(tuple(Const(e) for e in self.saved))
         base = self.expr(node.value)
         if isinstance(base, Linear):
             attr = node.attr.value
@@ -404,6 +436,10 @@ class BackwardReader:
 
     def _binary(self, node: cst.BinaryOperation) -> Value:
         left, right = self.expr(node.left), self.expr(node.right)
+        if isinstance(left, TupleValue) and isinstance(node.operator, cst.Add) and isinstance(right, Const):
+            # `(grad_x,) + (None,) * n`: gradients padded with Nones for extra (variadic) inputs.
+            if right.node is not None and _NONE_PADDING.match(code_of(right.node)):
+                return TupleValue(left.items, open_ended=True)
         left_lin, right_lin = isinstance(left, Linear), isinstance(right, Linear)
         if not left_lin and not right_lin:
             return Const(node)
@@ -416,7 +452,7 @@ class BackwardReader:
                 raise Refusal("FGI102", f"backward is not linear in grad_output: {text}", node)
             lin, other = (left, node.right) if left_lin else (right, node.left)
             assert isinstance(lin, Linear)
-            return lin.with_op(ChainOp("mul", other), smooth=not _is_mask_like(other))
+            return lin.with_op(ChainOp("mul", other), smooth=not self._mask(other))
         if isinstance(op, cst.Divide):
             if right_lin:
                 raise Refusal("FGI102", f"backward is not linear in grad_output: divides by grad_output: {text}", node)
@@ -430,7 +466,7 @@ class BackwardReader:
                 merged = left.opaque(f"sum of linear terms: {text[:60]}", smooth=right.smooth)
                 return replace(merged, interprocedural=left.interprocedural or right.interprocedural)
             constant = node.right if left_lin else node.left
-            if _is_zero(constant):
+            if self._zero(constant):
                 lin = left if left_lin else right
                 assert isinstance(lin, Linear)
                 return lin if left_lin or isinstance(op, cst.Add) else lin.with_op(ChainOp("neg", None), False)
@@ -471,6 +507,8 @@ class BackwardReader:
             return self._inline(helper, node, args)
         if not lin_args:
             return Const(node)
+        if qualified and qualified.startswith("torch.ops."):
+            raise Refusal("FGI107", f"backward passes grad_output to the extension op {name}(), whose semantics cannot be read", node)
         if qualified and (qualified.startswith("torch.") or name.startswith(_TORCH_PREFIXES)):
             return self._torch_function(node, short, args)
         if short in _NONELEMENTWISE:
@@ -484,7 +522,7 @@ class BackwardReader:
         if method in _IDENTITY_METHODS or method in ("detach",):
             return receiver
         if method in ("mul", "multiply", "mul_"):
-            return receiver.with_op(ChainOp("mul", node.args[0].value), smooth=not _is_mask_like(node.args[0].value))
+            return receiver.with_op(ChainOp("mul", node.args[0].value), smooth=not self._mask(node.args[0].value))
         if method in ("div", "divide", "true_divide", "div_"):
             if any(a.keyword is not None and a.keyword.value == "rounding_mode" for a in node.args):
                 raise Refusal("FGI102", f"backward is not linear in grad_output: {text[:80]}", node)
@@ -493,7 +531,7 @@ class BackwardReader:
             return receiver.with_op(ChainOp("neg", None), smooth=False)
         if method in ("masked_fill", "masked_fill_"):
             fill = node.args[1].value if len(node.args) > 1 else None
-            if _is_zero(fill):
+            if self._zero(fill):
                 return receiver.opaque(f"masked_fill: {text[:60]}")
             raise Refusal("FGI102", f"backward is not linear in grad_output: fills a constant: {text[:80]}", node)
         if method in ("float", "double", "half", "bfloat16", "to", "type", "type_as"):
@@ -522,7 +560,7 @@ class BackwardReader:
             if isinstance(args[1 - lin_index], Linear):
                 raise Refusal("FGI102", f"backward is not linear in grad_output: {text[:80]}", node)
             assert isinstance(lin, Linear)
-            return lin.with_op(ChainOp("mul", other), smooth=not _is_mask_like(other))
+            return lin.with_op(ChainOp("mul", other), smooth=not self._mask(other))
         if short in ("div", "divide", "true_divide") and isinstance(first, Linear) and not isinstance(args[1], Linear):
             return first.with_op(ChainOp("div", node.args[1].value), smooth=True)
         if short in ("neg", "negative") and isinstance(first, Linear):
@@ -532,7 +570,7 @@ class BackwardReader:
             if isinstance(cond, Linear):
                 raise Refusal("FGI102", f"backward branches on grad_output: {text[:80]}", node)
             for value, arg in ((a, node.args[1]), (b, node.args[2])):
-                if isinstance(value, Const) and not _is_zero(arg.value):
+                if isinstance(value, Const) and not self._zero(arg.value):
                     raise Refusal("FGI102", f"backward is not linear in grad_output: selects a constant: {text[:80]}", node)
             lin = a if isinstance(a, Linear) else b
             assert isinstance(lin, Linear)

@@ -63,6 +63,7 @@ class Const:
 @dataclass(frozen=True)
 class TupleValue:
     items: tuple["Value", ...]
+    open_ended: bool = False  # followed by an unknown number of None gradients
 
 
 Value = Linear | Const | TupleValue

@@ -48,6 +48,7 @@ CONVERTIBLE = [
     ("return torch.where(x.abs() < 0.5, grad_output * 2.0, 0.0)", "FGI001", "unsafe"),
     ("return grad_output.masked_fill(x.abs() > 1, 0)", "FGI002", "unsafe"),
     ("return grad_output * 0.5 + grad_output * x", "FGI001", "unsafe"),
+    ("g = torch.zeros_like(x)\nm = x.abs() < 1\ng[m] = grad_output[m] * 2.0\nreturn g", "FGI001", "unsafe"),
     ("if grad_output is None:\n    return None\nreturn grad_output * torch.exp(-x)", "FGI001", "safe"),
 ]
 
@@ -68,6 +69,9 @@ REFUSED = [
     ("return grad_output.sum() * torch.ones_like(x)", "FGI103", ""),
     ("return torch.cumsum(grad_output, 0)", "FGI103", "cumsum"),
     ("return grad_output @ x", "FGI103", "grad_output @ x"),
+    ("g = torch.zeros_like(x)\nfor i in range(x.shape[0]):\n    g[i] = grad_output[x.shape[0] - 1 - i]\nreturn g",
+     "FGI103", "moves elements"),
+    ("return grad_output[1:]", "FGI103", "read through an index"),
     ("print(grad_output.shape)\nreturn grad_output", "FGI104", "print(grad_output.shape)"),
     ("GRAD_LOG.append(grad_output)\nreturn grad_output", "FGI104", "GRAD_LOG.append(grad_output)"),
     ("return grad_output * torch.rand_like(x)", "FGI106", "torch.rand_like(x)"),

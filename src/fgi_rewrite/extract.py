@@ -259,6 +259,8 @@ def extract(info: ClassInfo, index: ModuleIndex) -> FunctionIR:
                 raise Refusal("FGI102", f"gradient of {name} does not depend on grad_output", backward)
             inputs.append(InputGradient(name, role or "constant", None, defaults[position]))
             continue
+        if gradient.index is not None:
+            raise Refusal("FGI103", f"backward is not elementwise: gradient of {name} is read through an index", backward)
         role = role or ("broadcast" if gradient.reduced is not None else "differentiable")
         inputs.append(InputGradient(name, role, gradient, defaults[position]))  # type: ignore[arg-type]
 

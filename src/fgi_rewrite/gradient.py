@@ -270,6 +270,10 @@ class BackwardReader:
 
     def _subscript_assign(self, target: cst.Subscript, value: Value, stmt: cst.CSTNode) -> None:
         root = _root_name(target)
+        if isinstance(value, Linear) and value.index is not None:
+            if value.index != _index_code(target):
+                raise Refusal("FGI103", f"backward is not elementwise: moves elements: {code_of(stmt).strip()}", stmt)
+            value = replace(value, index=None)
         current = self.env.get(root) if root else None
         if isinstance(current, Linear):
             if isinstance(value, Linear) or (isinstance(value, Const) and self._zero(value.node)):
@@ -487,7 +491,7 @@ class BackwardReader:
         if isinstance(base, Linear):
             # Reading part of the gradient (grad[mask]) is only fine when written back in place,
             # which _subscript_assign accounts for; an index may also move elements.
-            return base.opaque(f"indexed: {code_of(node)}")
+            return replace(base.opaque(f"indexed: {code_of(node)}"), index=_index_code(node))
         return Const(node)
 
     def _call(self, node: cst.Call) -> Value:
@@ -665,6 +669,10 @@ class _NameFinder(cst.CSTVisitor):
     def visit_Name(self, node: cst.Name) -> None:
         if node.value in self.names:
             self.found = True
+
+
+def _index_code(node: cst.Subscript) -> str:
+    return "".join(code_of(element) for element in node.slice).replace(" ", "")
 
 
 def _root_name(node: cst.BaseExpression) -> str | None:

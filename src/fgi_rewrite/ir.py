@@ -21,6 +21,10 @@ class Refusal(Exception):
     """Raised anywhere in the analysis to refuse a class with a stable code."""
 
     def __init__(self, code: str, reason: str, node: cst.CSTNode | None = None) -> None:
+        # One line a user can read: code quoted in reasons may span lines.
+        reason = " ".join(reason.split())
+        if len(reason) > 120:
+            reason = reason[:117] + "..."
         super().__init__(reason)
         self.code = code
         self.reason = reason
@@ -40,6 +44,9 @@ class Linear:
     reduced: cst.CSTNode | None = None  # the broadcast reduction applied, if any
     interprocedural: bool = False
     smooth: bool = False  # scaled by something other than a 0/1 mask
+    # Set while the value is a part of a gradient read through an index (grad[i]); it is
+    # elementwise only when written back under the same index.
+    index: str | None = None
 
     def with_op(self, op: ChainOp, smooth: bool) -> "Linear":
         chain = None if self.chain is None else (*self.chain, op)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from .discovery import ClassInfo, ModuleIndex, code_of, dotted_name
+from .discovery import FUNCTION_BASES, ClassInfo, ModuleIndex, code_of, dotted_name
 from .gradient import BackwardReader, _merge_all
 from .ir import Const, FunctionIR, InputGradient, Linear, Refusal, TupleValue, Value
 
@@ -40,12 +40,15 @@ def find_method(
         if local:
             method, owner, more = find_method(local[-1], name, index, seen | {id(cls)})
             foreign.extend(more)
-            if method is not None:
+            if method is not None or any(f in FUNCTION_BASES for f in more):
                 return method, owner, foreign
         else:
             qualified = index.imports.qualify(dotted)
-            if not qualified.startswith("torch.autograd"):
-                foreign.append(qualified)
+            foreign.append(qualified)
+            if qualified in FUNCTION_BASES:
+                # torch's own Function comes next in the MRO: its backward raises and its
+                # forward is abstract, so a mixin listed after it never supplies them.
+                return None, None, foreign
     return None, None, foreign
 
 
@@ -162,10 +165,12 @@ def extract(info: ClassInfo, index: ModuleIndex) -> FunctionIR:
     backward, backward_owner, foreign_bwd = find_method(info.node, "backward", index)
     setup, _, _ = find_method(info.node, "setup_context", index)
     if backward is None:
-        where = f", maybe inherited from {foreign_bwd[0]}, outside the files given" if foreign_bwd else ""
+        outside = [f for f in foreign_bwd if f not in FUNCTION_BASES]
+        where = f", maybe inherited from {outside[0]}, outside the files given" if outside else ""
         raise Refusal("FGI109", f"no backward found{where}", info.node)
     if forward is None:
-        where = f" (inherited from {foreign_fwd[0]}, outside the files given)" if foreign_fwd else ""
+        outside = [f for f in foreign_fwd if f not in FUNCTION_BASES]
+        where = f" (inherited from {outside[0]}, outside the files given)" if outside else ""
         raise Refusal("FGI109", f"no forward found{where}", info.node)
 
     forward_params = _params(forward)
@@ -245,13 +250,17 @@ def extract(info: ClassInfo, index: ModuleIndex) -> FunctionIR:
     defaults = [code_of(p.default) if p.default is not None else None for p in input_params]
     if variadic:
         assert isinstance(star, cst.Param)
-        names += [f"{star.name.value}[{i}]" for i in range(max(0, len(gradients) - len(names)))]
-        defaults += [None] * (len(names) - len(defaults))
+        extra = gradients[len(names):]
+        if not all(isinstance(g, Const) and g.is_none for g in extra):
+            raise Refusal("FGI111", f"gradients for *{star.name.value} are not supported yet", backward)
+        gradients = gradients[: len(names)]
+        names.append(star.name.value)
+        defaults.append(None)
 
     inputs: list[InputGradient] = []
     for position, name in enumerate(names):
         gradient: Value = gradients[position] if position < len(gradients) else Const(cst.Name("None"))
-        role = "variadic" if "[" in name else None
+        role = "variadic" if variadic and position == len(names) - 1 else None
         if isinstance(gradient, TupleValue):
             raise Refusal("FGI111", f"gradient of {name} is a tuple", backward)
         if isinstance(gradient, Const):

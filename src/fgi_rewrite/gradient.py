@@ -58,6 +58,11 @@ _RANDOM = frozenset(
 )
 _SIDE_EFFECT_CALLS = frozenset({"print", "breakpoint", "exec", "eval", "setattr", "delattr"})
 _NONE_PADDING = re.compile(r"^\(\s*None\s*,\s*\)\s*\*\s*[\w.()\[\]]+$|^[\w.()\[\]]+\s*\*\s*\(\s*None\s*,\s*\)$")
+_MASK_FUNCTIONS = frozenset(
+    {"gt", "lt", "ge", "le", "eq", "ne", "greater", "less", "greater_equal", "less_equal",
+     "logical_and", "logical_or", "logical_not", "isfinite", "heaviside"}
+)
+_CASTS = frozenset({"float", "double", "half", "bfloat16", "to", "type", "type_as", "bool"})
 _TORCH_PREFIXES = ("torch.", "F.", "torch.nn.functional.", "nn.functional.")
 
 
@@ -68,20 +73,6 @@ def _is_zero(node: cst.CSTNode | None) -> bool:
         return int(node.value, 0) == 0
     if isinstance(node, cst.Float):
         return float(node.value) == 0.0
-    return False
-
-
-def _is_mask_like(node: cst.CSTNode) -> bool:
-    """A factor that only keeps or zeroes elements: a comparison, maybe cast."""
-    code = code_of(node)
-    if isinstance(node, cst.Comparison):
-        return True
-    markers = (" > ", " < ", ">=", "<=", "==", "!=", ".gt(", ".lt(", ".ge(", ".le(", ".eq(",
-               ".ne(", "logical_", "torch.gt", "torch.lt", "torch.ge", "torch.le")
-    if isinstance(node, (cst.Call, cst.Attribute)) and any(m in code for m in markers):
-        return not any(op in code for op in (" * ", " / ", " + ", " - ", "exp", "sigmoid", "**"))
-    if isinstance(node, (cst.Integer, cst.Float)):
-        return float(node.value) == 1.0
     return False
 
 
@@ -356,8 +347,30 @@ class BackwardReader:
                 break
         return node
 
-    def _mask(self, node: cst.BaseExpression) -> bool:
-        return _is_mask_like(self._known(node))
+    def _mask(self, node: cst.BaseExpression, depth: int = 0) -> bool:
+        """A factor that only keeps or zeroes elements: comparisons, their logical
+        combinations and casts, or the literal 1."""
+        node = self._known(node)
+        if depth > 8:
+            return False
+        if isinstance(node, cst.Comparison):
+            return True
+        if isinstance(node, (cst.Integer, cst.Float)):
+            return float(node.value) == 1.0
+        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.BitInvert):
+            return self._mask(node.expression, depth + 1)
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.BitAnd, cst.BitOr)):
+            return self._mask(node.left, depth + 1) and self._mask(node.right, depth + 1)
+        if isinstance(node, cst.Call):
+            name = node.func.attr.value if isinstance(node.func, cst.Attribute) else (dotted_name(node.func) or "")
+            short = name.split(".")[-1]
+            if short in _MASK_FUNCTIONS:
+                return True
+            if short in _CASTS and isinstance(node.func, cst.Attribute):
+                return self._mask(node.func.value, depth + 1)
+            if short in _CASTS and node.args:
+                return self._mask(node.args[0].value, depth + 1)
+        return False
 
     def _zero(self, node: cst.BaseExpression | None) -> bool:
         return node is not None and _is_zero(self._known(node))

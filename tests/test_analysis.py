@@ -200,3 +200,21 @@ def test_syntax_error_names_the_line() -> None:
 def test_file_without_function_is_not_parsed() -> None:
     # The prefilter skips files that never mention Function: even invalid syntax passes silently.
     assert scan_source(b"def broken(:\n", "x.py") == ([], [])
+
+
+def test_internal_error_in_one_class_is_reported_and_the_others_are_analysed(monkeypatch) -> None:
+    from fgi_rewrite import engine
+
+    real = engine.extract
+
+    def flaky(info, index):
+        if info.name == "Broken":
+            raise KeyError("boom")
+        return real(info, index)
+
+    monkeypatch.setattr(engine, "extract", flaky)
+    source = HEADER + spike("return grad_output") + spike("return grad_output").replace("Spike", "Broken")
+    reports, errors = scan_source(source.encode(), "case.py")
+    assert [r.qualname for r in reports] == ["Spike"]
+    (error,) = errors
+    assert error.code == "FGI903" and "Broken" in error.message and error.line is not None

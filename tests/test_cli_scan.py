@@ -146,3 +146,11 @@ def test_python_dash_m_entry_point(tmp_path: Path) -> None:
                             capture_output=True, text=True)
     assert result.returncode == 1
     assert json.loads(result.stdout)["summary"]["convertible"] == 1
+
+
+def test_readme_documents_every_code() -> None:
+    from fgi_rewrite.codes import CODES
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    missing = [code for code in CODES if f"| {code} |" not in readme]
+    assert missing == []

@@ -127,6 +127,13 @@ _CODES = [
         "file cannot be parsed",
         "the file is not valid Python for the parser; it is reported and left alone.",
     ),
+    Code(
+        "FGI903", "internal-error", "error",
+        "the analysis of a class failed",
+        "an unexpected error inside fgi-rewrite while analysing one class. The class is left "
+        "alone, the other classes and files are still processed, and the run exits 2. Please "
+        "report it with the class's source.",
+    ),
 ]
 
 CODES: dict[str, Code] = {c.code: c for c in _CODES}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import libcst as cst
@@ -71,8 +71,6 @@ def _report(info: ClassInfo, index, path: str, line: int, column: int) -> Functi
         )
     suppressed = _suppressed_codes(info)
     if suppressed is not None and (not suppressed or report.code in suppressed):
-        from dataclasses import replace
-
         report = replace(report, status="ignored", reason=f"suppressed by comment ({CODES[report.code].summary})")
     return report
 
@@ -105,11 +103,15 @@ def scan_source(data: bytes, path: str) -> tuple[list[FunctionReport], list[File
     if not classes:
         return [], []
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    reports = []
+    reports, errors = [], []
     for info in classes:
         start = positions[info.node.name].start
-        reports.append(_report(info, index, path, start.line, start.column + 1))
-    return reports, []
+        try:
+            reports.append(_report(info, index, path, start.line, start.column + 1))
+        except Exception as error:  # one class must never stop the others
+            message = f"internal error analysing {info.qualname}: {type(error).__name__}: {error}"
+            errors.append(FileError(path, start.line, start.column + 1, "FGI903", message))
+    return reports, errors
 
 
 def scan_paths(files: Iterable[Path], display: "callable", selection: Selection = Selection()) -> ScanResult:

@@ -191,15 +191,17 @@ def test_line_and_column_are_one_based_and_point_at_the_class_name() -> None:
 
 
 def test_syntax_error_names_the_line() -> None:
-    reports, errors = scan_source(b"from torch.autograd import Function\nx = = 1\n", "bad.py")
+    reports, errors = scan_source(b"from torch.autograd import Function\nx = = 1\nclass A(Function):\n    pass\n", "bad.py")
     assert reports == []
     (error,) = errors
     assert (error.path, error.code, error.line) == ("bad.py", "FGI902", 2)
 
 
-def test_file_without_function_is_not_parsed() -> None:
-    # The prefilter skips files that never mention Function: even invalid syntax passes silently.
+def test_file_without_a_function_class_is_not_parsed() -> None:
+    # The prefilter skips files that cannot define a Function subclass: even invalid syntax
+    # passes silently, which is the price of not parsing 97% of a large tree.
     assert scan_source(b"def broken(:\n", "x.py") == ([], [])
+    assert scan_source(b"# a torch.autograd.Function is described here\ndef broken(:\n", "x.py") == ([], [])
 
 
 def test_internal_error_in_one_class_is_reported_and_the_others_are_analysed(monkeypatch) -> None:
@@ -218,3 +220,22 @@ def test_internal_error_in_one_class_is_reported_and_the_others_are_analysed(mon
     assert [r.qualname for r in reports] == ["Spike"]
     (error,) = errors
     assert error.code == "FGI903" and "Broken" in error.message and error.line is not None
+
+
+@pytest.mark.parametrize("source", [
+    "import torch.autograd as ag\n\nclass S(\n    ag.Function,\n):\n{body}",
+    "from torch.autograd import Function as Base\n\nclass S(Base):\n{body}",
+    "import torch\nSurrogateBase = torch.autograd.Function\n\nclass S(SurrogateBase):\n{body}",
+])
+def test_prefilter_lets_every_spelling_of_the_base_through(source: str) -> None:
+    body = textwrap.indent(textwrap.dedent("""
+        @staticmethod
+        def forward(ctx, x):
+            return (x > 0).float()
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            return grad_output
+    """), "    ")
+    reports, _ = scan_source(source.format(body=body).encode(), "case.py")
+    assert [(r.qualname, r.status) for r in reports] == [("S", "convertible")]

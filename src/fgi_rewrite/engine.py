@@ -20,9 +20,13 @@ from .extract import extract
 from .ir import Refusal
 from .model import FileError, FunctionReport, ScanResult
 
-# A Function subclass has to name its base somewhere in the file; files that never say
-# "Function" (most of any tree) are not parsed at all.
-_PREFILTER = re.compile(rb"Function")
+# A Function subclass has to spell its base in a class statement, through an import alias
+# (`Function as F_`) or a module-level alias (`F_ = torch.autograd.Function`). Files with none
+# of these (about 97% of torch's own tree, 80% of the files that say "Function" at all) are
+# not parsed.
+_PREFILTER = re.compile(
+    rb"^[ \t]*class\s+\w+\s*\([^)]*Function|Function\s+as\s+\w+|=\s*[\w.]*Function\s*$", re.MULTILINE
+)
 _SUPPRESSION = re.compile(r"#\s*fgi:\s*ignore(?:\[(?P<codes>[A-Za-z0-9_,\s-]+)\])?")
 
 

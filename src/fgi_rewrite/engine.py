@@ -106,34 +106,50 @@ def scan_source(data: bytes, path: str) -> tuple[list[FunctionReport], list[File
     classes, index = find_function_classes(module)
     if not classes:
         return [], []
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    positions = _name_positions(data, module, index.classes_in_order, [info.node for info in classes])
     reports, errors = [], []
     for info in classes:
-        start = positions[info.node.name].start
+        line, column = positions[id(info.node)]
         try:
-            reports.append(_report(info, index, path, start.line, start.column + 1))
+            reports.append(_report(info, index, path, line, column))
         except Exception as error:  # one class must never stop the others
             message = f"internal error analysing {info.qualname}: {type(error).__name__}: {error}"
-            errors.append(FileError(path, start.line, start.column + 1, "FGI903", message))
+            errors.append(FileError(path, line, column, "FGI903", message))
     return reports, errors
 
 
-def scan_paths(files: Iterable[Path], display: "callable", selection: Selection = Selection()) -> ScanResult:
-    result = ScanResult()
-    for file in files:
-        shown = display(file)
-        result.files += 1
-        try:
-            data = file.read_bytes()
-        except OSError as error:
-            result.errors.append(FileError(shown, None, None, "FGI901", f"cannot read: {error.strerror or error}"))
-            continue
-        try:
-            reports, errors = scan_source(data, shown)
-        except RecursionError:
-            errors, reports = [FileError(shown, None, None, "FGI902", "nesting too deep to parse")], []
-        result.errors.extend(errors)
-        result.functions.extend(r for r in reports if selection.keeps(r.code))
+def _name_positions(
+    data: bytes, module: cst.Module, every_class: list[cst.ClassDef], wanted: list[cst.ClassDef]
+) -> dict[int, tuple[int, int]]:
+    """1-based (line, column) of each wanted class's name.
+
+    libcst's PositionProvider regenerates the whole module (seconds on a 10k-line file);
+    CPython's parser gives the same positions for a fraction of that. Classes only occur in
+    statement lists, so the k-th ClassDef in source order is the same class in both trees.
+    """
+    import ast
+
+    stack: list[ast.AST] = [ast.parse(data)]
+    all_ast: list[ast.ClassDef] = []
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.ClassDef):
+            all_ast.append(node)
+        stack.extend(reversed([c for c in ast.iter_child_nodes(node) if isinstance(c, (ast.stmt, ast.excepthandler, ast.match_case))]))
+    if len(all_ast) != len(every_class):
+        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        return {id(c): (positions[c.name].start.line, positions[c.name].start.column + 1) for c in wanted}
+    lines = data.splitlines()
+    by_id = {id(c): a for c, a in zip(every_class, all_ast)}
+    result = {}
+    for node in wanted:
+        found = by_id[id(node)]
+        raw = lines[found.lineno - 1]
+        name_at = raw.index(b"class", found.col_offset) + len(b"class")
+        while raw[name_at:name_at + 1] in (b" ", b"\t", b"\\"):
+            name_at += 1
+        column = len(raw[:name_at].decode(module.encoding, "replace")) + 1
+        result[id(node)] = (found.lineno, column)
     return result
 
 

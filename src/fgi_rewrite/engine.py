@@ -153,6 +153,25 @@ def _name_positions(
     return result
 
 
+def scan_paths(files: Iterable[Path], display: "callable", selection: Selection = Selection()) -> ScanResult:
+    result = ScanResult()
+    for file in files:
+        shown = display(file)
+        result.files += 1
+        try:
+            data = file.read_bytes()
+        except OSError as error:
+            result.errors.append(FileError(shown, None, None, "FGI901", f"cannot read: {error.strerror or error}"))
+            continue
+        try:
+            reports, errors = scan_source(data, shown)
+        except RecursionError:
+            errors, reports = [FileError(shown, None, None, "FGI902", "nesting too deep to parse")], []
+        result.errors.extend(errors)
+        result.functions.extend(r for r in reports if selection.keeps(r.code))
+    return result
+
+
 def summary(result: ScanResult) -> dict[str, object]:
     by_status: dict[str, int] = {"convertible": 0, "refused": 0, "ignored": 0}
     by_code: dict[str, int] = {}

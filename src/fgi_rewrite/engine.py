@@ -6,7 +6,7 @@ Nothing here imports or executes the code it reads.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -153,7 +153,7 @@ def _name_positions(
     return result
 
 
-def scan_paths(files: Iterable[Path], display: "callable", selection: Selection = Selection()) -> ScanResult:
+def scan_paths(files: Iterable[Path], display: Callable[[Path], str], selection: Selection = Selection()) -> ScanResult:
     result = ScanResult()
     for file in files:
         shown = display(file)

@@ -80,3 +80,41 @@ def explain(code: str | None) -> None:
         click.echo(f"error: unknown code {code!r}; run `fgi-rewrite explain` for the list", err=True)
         sys.exit(EXIT_ERROR)
     click.echo(f"{entry.code} ({entry.name}, {entry.status})\n\n{entry.summary}.\n\n{entry.explanation}")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff on stdout; write nothing.")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 when a file would change.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=str),
+              help="Write rewritten copies under DIR, mirroring the tree, instead of in place.")
+@click.option("--unsafe-fixes", is_flag=True, help="Also apply unsafe fixes (probed or interprocedural gradients).")
+@click.option("--style", type=click.Choice(["signed-zero", "paper"]), default="signed-zero", show_default=True,
+              help="signed-zero: value.detach() - (inj.detach() - inj), keeps -0.0; paper: inj - inj.detach() + value.detach().")
+@click.option("--fast-path/--no-fast-path", default=False, show_default=True,
+              help="Return the value without the carrier when grad mode is off (see README for the trade-offs).")
+@click.option("--exclude", multiple=True, metavar="GLOB", help="Skip files and directories matching GLOB.")
+@click.option("--no-gitignore", is_flag=True, help="Also rewrite files that .gitignore excludes.")
+def rewrite(paths: tuple[str, ...], show_diff: bool, check: bool, out_dir: str | None, unsafe_fixes: bool,
+            style: str, fast_path: bool, exclude: tuple[str, ...], no_gitignore: bool) -> None:
+    """Rewrite convertible Function classes in PATHS to FGI functions.
+
+    Safe fixes are applied by default; nothing is imported or executed.
+    """
+    from pathlib import Path
+
+    from .files import discover, display_path
+    from .rewrite import RewriteOptions
+    from .rewrite_files import RewriteRun
+
+    found = discover(paths, exclude=exclude, use_gitignore=not no_gitignore)
+    run = RewriteRun(RewriteOptions(unsafe_fixes=unsafe_fixes, style=style, fast_path=fast_path),
+                     mode="diff" if show_diff else "check" if check else "out" if out_dir else "write",
+                     out_dir=Path(out_dir) if out_dir else None)
+    for error in found.errors:
+        run.error(error.path, None, error.message)
+    for skipped in found.skipped:
+        click.echo(f"skipped {skipped.path}: {skipped.reason}", err=True)
+    for file in found.files:
+        run.process(file, display_path(file))
+    sys.exit(run.finish())

@@ -41,7 +41,7 @@ class Selection:
         return not any(code.startswith(i) for i in self.ignore)
 
 
-def _suppressed_codes(info: ClassInfo) -> set[str] | None:
+def suppressed_codes(info: ClassInfo) -> set[str] | None:
     """Codes silenced by a `# fgi: ignore[...]` comment on the class line; None if no comment."""
     body = info.node.body
     comment = None
@@ -73,7 +73,7 @@ def _report(info: ClassInfo, index, path: str, line: int, column: int) -> Functi
             **common, status="convertible", code=decision.code, reason=decision.reason, kind=decision.kind,
             fix=decision.fix, forward_style=ir.forward_style, inputs=decision.inputs, notes=decision.notes,
         )
-    suppressed = _suppressed_codes(info)
+    suppressed = suppressed_codes(info)
     if suppressed is not None and (not suppressed or report.code in suppressed):
         report = replace(report, status="ignored", reason=f"suppressed by comment ({CODES[report.code].summary})")
     return report

@@ -294,6 +294,13 @@ def extract(info: ClassInfo, index: ModuleIndex) -> FunctionIR:
         stochastic=facts.stochastic,
         piecewise=facts.piecewise,
         returns_input=returns_input,
+        forward_def=forward,
+        setup_def=setup,
+        backward_def=backward,
+        backward_ctx=backward_ctx,
+        params=tuple(input_params),
+        star=star if variadic else None,  # type: ignore[arg-type]
+        linear_names=frozenset(reader.linear_names),
     )
 
 

@@ -103,11 +103,18 @@ class BackwardReader:
         self.depth = depth
         self.local_classes = local_classes
         self.env: dict[str, Value] = {name: Linear(chain=()) for name in grad_names}
+        # Every name that held a gradient at some point: the rewrite drops their statements.
+        self.linear_names: set[str] = set(grad_names)
         self.locals: set[str] = set(grad_names) | {ctx_name}
         self.globals_declared: set[str] = set()
         self.local_functions: dict[str, cst.FunctionDef] = {}
         self.returns: list[Value] = []
         self.raised_unconditionally: cst.CSTNode | None = None
+
+    def _bind(self, name: str, value: Value) -> None:
+        self.env[name] = value
+        if isinstance(value, Linear):
+            self.linear_names.add(name)
 
     # ---------------------------------------------------------------- statements
     def run(self, body: cst.BaseSuite) -> list[Value]:
@@ -228,14 +235,14 @@ class BackwardReader:
         # A loop may run any number of times: whatever it touched is no longer a simple chain.
         for name, value in list(self.env.items()):
             if isinstance(value, Linear) and before.get(name) is not value:
-                self.env[name] = value.opaque("computed in a loop")
+                self._bind(name, value.opaque("computed in a loop"))
         return False
 
     def _assign(self, target: cst.BaseExpression, value: Value, stmt: cst.CSTNode) -> None:
         if isinstance(target, cst.Name):
             if target.value in self.globals_declared:
                 raise Refusal("FGI104", f"backward has a side effect: assigns global {target.value}", stmt)
-            self.env[target.value] = value
+            self._bind(target.value, value)
             self.locals.add(target.value)
             return
         if isinstance(target, (cst.Tuple, cst.List)):
@@ -268,7 +275,7 @@ class BackwardReader:
         current = self.env.get(root) if root else None
         if isinstance(current, Linear):
             if isinstance(value, Linear) or (isinstance(value, Const) and self._zero(value.node)):
-                self.env[root] = current.opaque(f"masked assignment {code_of(stmt).strip()}")
+                self._bind(root, current.opaque(f"masked assignment {code_of(stmt).strip()}"))
                 return
             raise Refusal(
                 "FGI102", f"backward is not linear in grad_output: assigns a constant into the gradient: "
@@ -276,7 +283,7 @@ class BackwardReader:
             )
         if isinstance(value, Linear):
             if root in self.locals:
-                self.env[root] = value.opaque(f"assembled by indexing: {code_of(stmt).strip()}")
+                self._bind(root, value.opaque(f"assembled by indexing: {code_of(stmt).strip()}"))
                 return
         if root is None or root not in self.locals or root in self.globals_declared:
             raise Refusal("FGI104", f"backward has a side effect: {code_of(stmt).strip()}", stmt)
@@ -299,7 +306,7 @@ class BackwardReader:
         if operator is None:
             raise Refusal("FGI102", f"backward is not linear in grad_output: {code_of(stmt).strip()}", stmt)
         binary = cst.BinaryOperation(left=target, operator=operator, right=stmt.value)
-        self.env[target.value] = self.expr(binary)
+        self._bind(target.value, self.expr(binary))
 
     def _expression_statement(self, value: cst.BaseExpression) -> None:
         if isinstance(value, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString, cst.Ellipsis)):
@@ -317,7 +324,7 @@ class BackwardReader:
                 out_of_place = method[:-1] if method.endswith("_") else method
                 call = value.with_changes(func=func.with_changes(attr=cst.Name(out_of_place)))
                 self._check_random(value)
-                self.env[root] = self.expr(call)
+                self._bind(root, self.expr(call))
                 return
             if root is not None and root in self.locals and root not in self.globals_declared and root != self.ctx_name:
                 self.expr(value)

@@ -105,3 +105,11 @@ class FunctionIR:
     piecewise: bool = False  # clamp/relu-like forward, which autograd could differentiate itself
     returns_input: str | None = None  # forward returns this input's value unchanged
     notes: list[str] = field(default_factory=list)
+    # Source the rewrite works from.
+    forward_def: cst.FunctionDef | None = None
+    setup_def: cst.FunctionDef | None = None
+    backward_def: cst.FunctionDef | None = None
+    backward_ctx: str = "ctx"
+    params: tuple[cst.Param, ...] = ()
+    star: cst.Param | None = None
+    linear_names: frozenset[str] = frozenset()

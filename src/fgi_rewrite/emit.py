@@ -1,0 +1,515 @@
+"""Write the FGI function for one convertible class (symbolic path).
+
+The function is the class's forward body (ctx bookkeeping turned into locals), then the
+backward's grad-free statements under `torch.no_grad()` (they compute the surrogate factors),
+then the carrier: the differentiable input passed through the gradient's chain of operations
+in reverse order, so that autograd applies them to grad_output in the original order and the
+gradient is bit-identical. The value is returned as
+
+    value.detach() - (inj.detach() - inj)          # style "signed-zero" (default)
+    inj - inj.detach() + value.detach()            # style "paper"
+
+The first keeps a -0.0 value (round/clamp counts, value replacement); the second turns it
+into +0.0.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import libcst as cst
+
+from .discovery import code_of, dotted_name
+from .ir import FunctionIR, InputGradient, Refusal
+
+_CTX_BOOKKEEPING = frozenset(
+    {"save_for_backward", "mark_non_differentiable", "set_materialize_grads", "save_for_forward", "mark_dirty"}
+)
+# Value expressions whose dtype may differ from the differentiable input's: the carrier is
+# then built in the promoted dtype and cast once, as autograd would compute the gradient.
+_DTYPE_CHANGING = re.compile(r"\.(float|double|half|bfloat16|type|to)\(|torch\.(where|tensor|full|ones|zeros)\(|dtype=")
+_STYLES = ("signed-zero", "paper")
+
+
+@dataclass(frozen=True)
+class Emitted:
+    function: str  # source of the def, indented at column 0
+    name: str
+    needs_torch_import: bool
+
+
+def snake_case(name: str) -> str:
+    name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
+    name = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
+    return name.lower()
+
+
+class _Substitute(cst.CSTTransformer):
+    """Rename locals and replace ctx reads by the forward values they stand for."""
+
+    def __init__(self, ctx: str, names: dict[str, cst.BaseExpression], attributes: dict[str, cst.BaseExpression],
+                 saved: tuple[cst.BaseExpression, ...]) -> None:
+        self.ctx = ctx
+        self.names = names
+        self.attributes = attributes
+        self.saved = saved
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+        return self.names.get(original_node.value, updated_node)
+
+    def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
+        updated_node = updated_node.with_changes(attr=original_node.attr)  # attribute names are not variables
+        if isinstance(original_node.value, cst.Name) and original_node.value.value == self.ctx:
+            attr = original_node.attr.value
+            if attr in ("saved_tensors", "saved_variables"):
+                return cst.Tuple([cst.Element(e) for e in self.saved]) if len(self.saved) != 1 else \
+                    cst.Tuple([cst.Element(self.saved[0])])
+            if attr in self.attributes:
+                return self.attributes[attr]
+            raise Refusal("FGI111", f"backward reads ctx.{attr}, which forward never sets", original_node)
+        return updated_node
+
+    def leave_Subscript(self, original_node: cst.Subscript, updated_node: cst.Subscript) -> cst.BaseExpression:
+        value = original_node.value
+        if isinstance(value, cst.Attribute) and isinstance(value.value, cst.Name) and value.value.value == self.ctx \
+                and value.attr.value == "needs_input_grad":
+            return cst.Name("True")
+        return updated_node
+
+    def leave_Arg(self, original_node: cst.Arg, updated_node: cst.Arg) -> cst.Arg:
+        return updated_node.with_changes(keyword=original_node.keyword)
+
+
+def _statements(body: cst.BaseSuite) -> list[cst.BaseStatement]:
+    if isinstance(body, cst.IndentedBlock):
+        return list(body.body)
+    return [cst.SimpleStatementLine(body=list(body.body))]  # type: ignore[attr-defined]
+
+
+def _is_docstring(stmt: cst.BaseStatement) -> bool:
+    return (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Expr)
+            and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString)))
+
+
+def _ctx_call(small: cst.BaseSmallStatement, ctx: str) -> tuple[str, cst.Call] | None:
+    if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+        name = dotted_name(small.value.func) or ""
+        if name.startswith(ctx + "."):
+            return name[len(ctx) + 1:], small.value
+    return None
+
+
+def _mentions(node: cst.CSTNode, names: set[str] | frozenset[str]) -> bool:
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def visit_Name(self, n: cst.Name) -> None:
+            nonlocal found
+            found = found or n.value in names
+
+        def visit_Attribute(self, n: cst.Attribute) -> bool:
+            n.value.visit(self)
+            return False
+
+    node.visit(Finder())
+    return found
+
+
+def _assigned_names(statements: list[cst.CSTNode]) -> set[str]:
+    names: set[str] = set()
+
+    class Collector(cst.CSTVisitor):
+        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+            _targets(node.target, names)
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            _targets(node.target, names)
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            _targets(node.target, names)
+
+        def visit_For(self, node: cst.For) -> None:
+            _targets(node.target, names)
+
+    for stmt in statements:
+        stmt.visit(Collector())
+    return names
+
+
+def _assignment_count(fn: cst.FunctionDef, name: str) -> int:
+    count = 0
+
+    class Counter(cst.CSTVisitor):
+        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+            nonlocal count
+            found: set[str] = set()
+            _targets(node.target, found)
+            count += name in found
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            nonlocal count
+            count += isinstance(node.target, cst.Name) and node.target.value == name
+
+    fn.body.visit(Counter())
+    return count
+
+
+def _targets(target: cst.BaseExpression, names: set[str]) -> None:
+    if isinstance(target, cst.Name):
+        names.add(target.value)
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        for element in target.elements:
+            _targets(element.value, names)
+    elif isinstance(target, cst.StarredElement):
+        _targets(target.value, names)
+
+
+class FunctionWriter:
+    """Builds the source of one FGI function from a FunctionIR.
+
+    Three parts: the forward body (depth 1); a `torch.no_grad()` block with ctx values, the
+    backward's grad-free statements and the gradient factors, so none of them carries a
+    gradient of its own; the carrier and the returned value.
+    """
+
+    def __init__(self, ir: FunctionIR, class_name: str, function_name: str, indent: str, newline: str,
+                 style: str = "signed-zero", fast_path: bool = False) -> None:
+        if style not in _STYLES:
+            raise ValueError(f"unknown style {style!r}")
+        self.ir = ir
+        self.class_name = class_name
+        self.name = function_name
+        self.indent = indent
+        self.newline = newline
+        self.style = style
+        self.fast_path = fast_path
+        self.forward_lines: list[str] = []
+        self.no_grad_lines: list[str] = []
+        self.forward_names: set[str] = {p.name.value for p in ir.params}
+        self.saved: list[cst.BaseExpression] = []
+        self.saved_names: set[str] = set()
+        self.attributes: dict[str, cst.BaseExpression] = {}
+        self.value: cst.BaseExpression = cst.Name("value")
+        backward = ir.backward_def
+        self.grad_names = [p.name.value for p in backward.params.params[1:]] if backward else []
+
+    def _fresh(self, base: str) -> str:
+        name, n = base, 1
+        while name in self.forward_names:
+            n += 1
+            name = f"{base}{n}"
+        self.forward_names.add(name)
+        return name
+
+    @staticmethod
+    def _add(target: list[str], code: str) -> None:
+        target.extend(code.rstrip("\r\n").splitlines())
+
+    # ------------------------------------------------------------ forward
+    def _forward(self) -> cst.BaseExpression:
+        ir = self.ir
+        assert ir.forward_def is not None
+        body = [s for s in _statements(ir.forward_def.body) if not _is_docstring(s)]
+        self.forward_names |= _assigned_names(body)
+        ctx = ir.ctx_name if ir.forward_style == "ctx" else None
+        if not body:
+            raise Refusal("FGI111", "forward is empty", ir.forward_def)
+        *head, last = body
+        if not (isinstance(last, cst.SimpleStatementLine) and isinstance(last.body[-1], cst.Return)):
+            raise Refusal("FGI111", "forward does not end with its return statement", ir.forward_def)
+        for stmt in head:
+            self._forward_statement(stmt, ctx)
+        for small in last.body[:-1]:
+            self._forward_statement(cst.SimpleStatementLine(body=[small]), ctx)
+        returned = last.body[-1].value  # type: ignore[union-attr]
+        assert returned is not None
+        if isinstance(returned, cst.Name):
+            value: cst.BaseExpression = returned
+        else:
+            value = cst.Name(self._fresh("value"))
+            self._add(self.forward_lines, f"{value.value} = {code_of(returned)}")
+        if ir.setup_def is not None:
+            self._setup_context(value)
+        return value
+
+    def _forward_statement(self, stmt: cst.BaseStatement, ctx: str | None) -> None:
+        if ctx is None or not _mentions(stmt, {ctx}):
+            if isinstance(stmt, cst.SimpleStatementLine) and any(isinstance(s, cst.Return) for s in stmt.body):
+                raise Refusal("FGI111", "forward returns early", stmt)
+            self._add(self.forward_lines, code_of(stmt))
+            return
+        if isinstance(stmt, cst.If) and stmt.orelse is None and (
+                "requires_grad" in code_of(stmt.test) or "needs_input_grad" in code_of(stmt.test)):
+            # Conditional saves: FGI computes the carrier unconditionally.
+            for inner in _statements(stmt.body):
+                self._forward_statement(inner, ctx)
+            return
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            raise Refusal("FGI111", f"forward uses {ctx} inside a block the rewrite does not follow", stmt)
+        for small in stmt.body:
+            self._ctx_small(small, ctx)
+
+    def _ctx_small(self, small: cst.BaseSmallStatement, ctx: str) -> None:
+        call = _ctx_call(small, ctx)
+        if call is not None:
+            method, node = call
+            if method not in _CTX_BOOKKEEPING:
+                raise Refusal("FGI111", f"forward calls {ctx}.{method}()", node)
+            if method == "save_for_backward":
+                for arg in node.args:
+                    if arg.star:
+                        raise Refusal("FGI111", "save_for_backward(*...) is not followed by the rewrite", node)
+                    saved = self._stable(arg.value, "saved")
+                    self.saved.append(saved)
+                    if isinstance(saved, cst.Name):
+                        self.saved_names.add(saved.value)
+            return
+        if isinstance(small, cst.Assign) and len(small.targets) == 1:
+            target = small.targets[0].target
+            if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value == ctx:
+                self.attributes[target.attr.value] = self._stable(small.value, f"ctx_{target.attr.value}")
+                return
+        if _mentions(small, {ctx}):
+            raise Refusal("FGI111", f"forward uses {ctx} in: {code_of(small).strip()}", small)
+        self._add(self.forward_lines, code_of(cst.SimpleStatementLine(body=[small])))
+
+    def _stable(self, value: cst.BaseExpression, base: str) -> cst.BaseExpression:
+        """What backward will read for a value put on ctx.
+
+        A parameter forward never rebinds is used by name. Anything computed is evaluated
+        again under no_grad after forward, so it carries no gradient path of its own.
+        """
+        if isinstance(value, cst.Name) and value.value in self.forward_names:
+            assert self.ir.forward_def is not None
+            if _assignment_count(self.ir.forward_def, value.value) <= (
+                    0 if value.value in {p.name.value for p in self.ir.params} else 1):
+                return value  # bound once: the name means the same value everywhere
+        if isinstance(value, (cst.Integer, cst.Float, cst.SimpleString)) or (
+                isinstance(value, cst.Name) and value.value in ("True", "False", "None")):
+            return value
+        name = self._fresh(base)
+        self._add(self.no_grad_lines, f"{name} = {code_of(value)}")
+        return cst.Name(name)
+
+    def _setup_context(self, value: cst.BaseExpression) -> None:
+        ir = self.ir
+        assert ir.setup_def is not None
+        params = [p.name.value for p in ir.setup_def.params.params]
+        if len(params) != 3:
+            raise Refusal("FGI111", "setup_context does not take (ctx, inputs, output)", ir.setup_def)
+        ctx, inputs, output = params
+        input_tuple = cst.Tuple([cst.Element(cst.Name(p.name.value)) for p in ir.params])
+        substitute = _Substitute("\0", {inputs: input_tuple, output: value}, {}, ())
+        for stmt in _statements(ir.setup_def.body):
+            if _is_docstring(stmt):
+                continue
+            if not isinstance(stmt, cst.SimpleStatementLine):
+                raise Refusal("FGI111", "setup_context has a block the rewrite does not follow", stmt)
+            for small in stmt.body:
+                small = small.visit(substitute)  # type: ignore[assignment]
+                if _mentions(small, {ctx}):
+                    self._ctx_small(small, ctx)
+                    continue
+                if isinstance(small, cst.Assign) and all(
+                        isinstance(t.target, (cst.Name, cst.Tuple)) for t in small.targets):
+                    # `x, alpha = inputs` rebinds forward's own parameter names to themselves.
+                    if code_of(small.targets[0].target).replace(" ", "").strip("()") == \
+                            code_of(input_tuple).replace(" ", "").strip("()"):
+                        continue
+                self.forward_names |= _assigned_names([small])
+                self._add(self.forward_lines, code_of(cst.SimpleStatementLine(body=[small])))
+
+    # ------------------------------------------------------------ backward
+    def _backward_prelude(self) -> _Substitute:
+        """Emit backward's grad-free statements; return the renaming in force at its return.
+
+        Renaming is flow-sensitive: `beta = beta.item()` reads the saved value and binds a new
+        name, which must not collide with a forward name of different meaning.
+        """
+        ir = self.ir
+        assert ir.backward_def is not None
+        if any(i.gradient is not None and i.gradient.interprocedural for i in ir.inputs):
+            raise Refusal("FGI111", "gradient computed by a helper that receives grad_output: "
+                          "held back without --unsafe-fixes", ir.backward_def)
+        # grad_output has the output's dtype, shape and device: what backward asks of it is
+        # asked of the value (any other use made the statement a gradient one).
+        current: dict[str, cst.BaseExpression] = {name: self.value for name in self.grad_names}
+        for stmt in self._grad_free(_statements(ir.backward_def.body)):
+            if self._unpacks_saved(stmt, current):
+                continue
+            reads = _Substitute(ir.backward_ctx, current, self.attributes, tuple(self.saved))
+            if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Assign):
+                assign = stmt.body[0]
+                value = assign.value.visit(reads)
+                for name in sorted(_assigned_names([assign])):
+                    if name in self.forward_names:
+                        current[name] = cst.Name(self._fresh(f"{name}_g"))
+                    else:
+                        current.pop(name, None)
+                        self.forward_names.add(name)
+                writes = _Substitute(ir.backward_ctx, current, self.attributes, tuple(self.saved))
+                targets = [t.with_changes(target=t.target.visit(writes)) for t in assign.targets]
+                stmt = stmt.with_changes(body=[assign.with_changes(targets=targets, value=value)])
+            else:
+                clashing = (_assigned_names([stmt]) & self.forward_names) | (_assigned_names([stmt]) & set(current))
+                if clashing:
+                    raise Refusal("FGI111", f"backward rebinds {sorted(clashing)[0]} inside a block", stmt)
+                self.forward_names |= _assigned_names([stmt])
+                stmt = stmt.visit(reads)
+            self._add(self.no_grad_lines, code_of(stmt))
+        return _Substitute(ir.backward_ctx, current, self.attributes, tuple(self.saved))
+
+    def _unpacks_saved(self, stmt: cst.BaseStatement, renames: dict[str, cst.BaseExpression]) -> bool:
+        """`x, = ctx.saved_tensors` / `x = ctx.saved_tensors[0]`: read forward's names directly."""
+        if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
+                and isinstance(stmt.body[0], cst.Assign) and len(stmt.body[0].targets) == 1):
+            return False
+        assign = stmt.body[0]
+        target, value = assign.targets[0].target, assign.value
+        saved_read = f"{self.ir.backward_ctx}.saved_tensors"
+        if code_of(value) in (saved_read, f"{self.ir.backward_ctx}.saved_variables") and isinstance(
+                target, (cst.Tuple, cst.List)) and len(target.elements) == len(self.saved):
+            pairs = list(zip(target.elements, self.saved))
+            if all(isinstance(e.value, cst.Name) for e, _ in pairs):
+                for element, saved in pairs:
+                    renames[element.value.value] = saved  # type: ignore[union-attr]
+                return True
+        if isinstance(target, cst.Name) and isinstance(value, cst.Subscript) and code_of(value.value) == saved_read:
+            index = value.slice[0].slice if len(value.slice) == 1 else None
+            if isinstance(index, cst.Index) and isinstance(index.value, cst.Integer):
+                position = int(index.value.value)
+                if 0 <= position < len(self.saved):
+                    renames[target.value] = self.saved[position]
+                    return True
+        return False
+
+    def _grad_free(self, statements: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
+        """The backward statements that do not touch a gradient, needs_input_grad guards opened."""
+        kept: list[cst.BaseStatement] = []
+        linear = self.ir.linear_names
+        for stmt in statements:
+            if _is_docstring(stmt):
+                continue
+            if isinstance(stmt, cst.If):
+                test = code_of(stmt.test)
+                if "needs_input_grad" in test or ".requires_grad" in test:
+                    kept.extend(self._grad_free(_statements(stmt.body)))
+                    continue
+                if _mentions(stmt.test, linear) and re.search(r"\bis\s+(not\s+)?None\b", test):
+                    continue  # `if grad_output is None`: never true when FGI's gradient flows
+            if isinstance(stmt, cst.SimpleStatementLine) and any(isinstance(s, cst.Return) for s in stmt.body):
+                break
+            if _mentions(stmt, linear):
+                if isinstance(stmt, cst.SimpleStatementLine):
+                    continue
+                raise Refusal("FGI111", "backward mixes the gradient into a block the symbolic rewrite does not follow", stmt)
+            kept.append(stmt)
+        return kept
+
+    def _operand(self, node: cst.BaseExpression, substitute: _Substitute) -> str:
+        expr = node.visit(substitute)
+        assert isinstance(expr, cst.BaseExpression)
+        if isinstance(expr, cst.Name) and expr.value in self.saved_names:
+            return f"{expr.value}.detach()"  # a saved input: its value, not its gradient path
+        if isinstance(expr, (cst.Integer, cst.Float, cst.Name)):
+            return code_of(expr)
+        name = self._fresh("g")
+        self._add(self.no_grad_lines, f"{name} = {code_of(expr.with_changes(lpar=[], rpar=[]))}")
+        return name
+
+    def _carrier(self, source: InputGradient, substitute: _Substitute, x: str) -> str:
+        gradient = source.gradient
+        assert gradient is not None and gradient.chain is not None
+        steps: list[tuple[str, str | None]] = []
+        for op in reversed(gradient.chain):  # autograd replays them in the original order
+            steps.append((op.op, None if op.op == "neg" else self._operand(op.operand, substitute)))  # type: ignore[arg-type]
+        term = x
+        for position, (op, operand) in enumerate(steps):
+            if op == "neg":
+                term = f"-{term}" if term.isidentifier() else f"-({term})"
+            else:
+                term = f"{term} {'*' if op == 'mul' else '/'} {operand}"
+                if position < len(steps) - 1:
+                    term = f"({term})"
+        return term
+
+    # ------------------------------------------------------------ whole function
+    def write(self) -> Emitted:
+        ir = self.ir
+        differentiable = [i for i in ir.inputs if i.gradient is not None]
+        if any(i.gradient is None or i.gradient.chain is None for i in differentiable):
+            raise Refusal("FGI111", "a gradient needs a probe: held back without --unsafe-fixes", ir.backward_def)
+        if ir.star is not None:
+            raise Refusal("FGI111", "forward takes *args: variadic functions are not emitted yet", ir.forward_def)
+        params = self._signature()
+        self.value = self._forward()
+        value = code_of(self.value)
+        substitute = self._backward_prelude()
+        promote = self._changes_dtype([i.name for i in differentiable])
+        terms = []
+        for source in differentiable:
+            x = source.name
+            if promote:
+                x = f"{x}.to(torch.promote_types({x}.dtype, {value}.dtype))"
+            terms.append(self._carrier(source, substitute, x))
+        inj = self._fresh("inj")
+        carrier = " + ".join(terms)
+        if promote:
+            carrier = f"({carrier}).to({value}.dtype)"
+        ind = self.indent
+        lines = [f"def {self.name}({params}) -> torch.Tensor:",
+                 f'{ind}"""FGI form of {self.class_name}: same value, surrogate gradient injected in forward."""']
+        lines += [ind + line if line.strip() else "" for line in self.forward_lines]
+        if self.fast_path:
+            lines += [f"{ind}if not torch.is_grad_enabled():", f"{ind * 2}return {value}"]
+        if self.no_grad_lines:
+            lines.append(f"{ind}with torch.no_grad():")
+            lines += [ind * 2 + line if line.strip() else "" for line in self.no_grad_lines]
+        lines.append(f"{ind}{inj} = {carrier}")
+        if self.style == "signed-zero":
+            lines.append(f"{ind}return {value}.detach() - ({inj}.detach() - {inj})")
+        else:
+            lines.append(f"{ind}return {inj} - {inj}.detach() + {value}.detach()")
+        return Emitted(self.newline.join(lines) + self.newline, self.name, needs_torch_import=True)
+
+    def _changes_dtype(self, inputs: list[str]) -> bool:
+        """Whether forward may return another dtype than its differentiable inputs'."""
+        assert self.ir.forward_def is not None
+        code = code_of(self.ir.forward_def.body)
+        for name in inputs:  # casts to an input's own dtype keep it
+            code = re.sub(rf"\.(to|type_as)\({name}\)|\.(to|type)\({name}\.dtype\)", "", code)
+        return bool(_DTYPE_CHANGING.search(code))
+
+    def _used_as_tensor(self, name: str) -> bool:
+        """A constant input that forward saves or calls tensor methods on is a tensor."""
+        code = "".join(code_of(d) for d in (self.ir.forward_def, self.ir.setup_def) if d is not None)
+        return bool(re.search(rf"\b{re.escape(name)}\.(?!item\()\w+\(", code)) or any(
+            isinstance(s, cst.Name) and s.value == name for s in self.saved)
+
+    def _signature(self) -> str:
+        parts = []
+        differentiable = {i.name for i in self.ir.inputs if i.gradient is not None}
+        for param in self.ir.params:
+            name = param.name.value
+            annotation = code_of(param.annotation.annotation) if param.annotation else _guess_annotation(
+                param, name in differentiable or self._used_as_tensor(name))
+            default = f" = {code_of(param.default)}" if param.default is not None else ""
+            parts.append(f"{name}: {annotation}{default}")
+        return ", ".join(parts)
+
+
+def _guess_annotation(param: cst.Param, differentiable: bool) -> str:
+    """TorchScript assumes unannotated parameters are Tensors: say what each one is."""
+    if differentiable:
+        return "torch.Tensor"
+    default = param.default
+    if isinstance(default, cst.Integer):
+        return "int"
+    if isinstance(default, cst.Name) and default.value in ("True", "False"):
+        return "bool"
+    if isinstance(default, (cst.SimpleString, cst.ConcatenatedString)):
+        return "str"
+    if isinstance(default, cst.Call) and "tensor" in (dotted_name(default.func) or ""):
+        return "torch.Tensor"
+    return "float"

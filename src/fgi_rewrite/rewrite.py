@@ -1,0 +1,267 @@
+"""Rewrite one module: each convertible class becomes an FGI function plus a compatibility shim.
+
+    class FastSigmoid(torch.autograd.Function): ...      ->   def fast_sigmoid(...): ...
+                                                              class FastSigmoid:  # fgi-rewrite: ...
+                                                                  apply = staticmethod(fast_sigmoid)
+
+Call sites this module can see (`FastSigmoid.apply(...)`, `f = FastSigmoid.apply`,
+`self.SpikeFn.apply`) call the function directly; everything else keeps working through the
+shim. Nothing is imported or executed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import libcst as cst
+
+from .classify import decide
+from .discovery import ClassInfo, ModuleIndex, find_function_classes
+from .emit import FunctionWriter, snake_case
+from .engine import suppressed_codes
+from .extract import extract
+from .ir import Refusal
+
+SHIM_MARKER = "# fgi-rewrite: compatibility shim"
+
+Outcome = Literal["rewritten", "held-back", "refused", "ignored"]
+
+
+@dataclass(frozen=True)
+class RewriteOptions:
+    unsafe_fixes: bool = False
+    style: str = "signed-zero"
+    fast_path: bool = False
+
+
+@dataclass(frozen=True)
+class ClassOutcome:
+    qualname: str
+    outcome: Outcome
+    code: str
+    reason: str
+    function: str | None = None
+
+
+@dataclass
+class ModuleRewrite:
+    source: bytes
+    outcomes: list[ClassOutcome] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return any(o.outcome == "rewritten" for o in self.outcomes)
+
+
+def _bound_names(module: cst.Module) -> set[str]:
+    """Every name bound anywhere in the module: a new function must not shadow any of them."""
+    names: set[str] = set()
+
+    class Binder(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+            names.add(node.name.value)
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> None:
+            names.add(node.name.value)
+
+        def visit_Name(self, node: cst.Name) -> None:
+            names.add(node.value)  # conservative: any identifier in use
+
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            node.value.visit(self)  # `self.spike_fn` does not bind spike_fn
+            return False
+
+    module.visit(Binder())
+    return names
+
+
+def _choose_name(class_name: str, taken: set[str]) -> str:
+    base = snake_case(class_name)
+    candidates = [base, f"{base}_fgi"] + [f"{base}_fgi{n}" for n in range(2, 100)]
+    for candidate in candidates:
+        if candidate not in taken:
+            taken.add(candidate)
+            return candidate
+    raise Refusal("FGI111", f"no free name for {class_name}'s function")
+
+
+@dataclass
+class _Plan:
+    info: ClassInfo
+    function_name: str
+    function_source: str
+    module_level: bool  # the class sits in a class body: the function goes to module level
+
+
+class _Transformer(cst.CSTTransformer):
+    def __init__(self, plans: dict[int, _Plan], config: cst.PartialParserConfig) -> None:
+        self.plans = plans
+        self.config = config
+        self.scopes: list[cst.CSTNode] = []
+        self.by_scope: dict[int, dict[str, str]] = {}  # id(scope) -> class name -> function name
+        self.module_level: dict[str, str] = {}
+        self.hoisted: dict[int, list[cst.BaseStatement]] = {}  # id(top-level stmt) -> functions before it
+        self.top: cst.CSTNode | None = None
+        for plan in plans.values():
+            if plan.module_level:
+                self.module_level[plan.info.name] = plan.function_name
+
+    def _statement(self, source: str) -> cst.BaseStatement:
+        return cst.parse_statement(source, config=self.config)
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self.scopes.append(node)
+        self._register(node.body, node)
+
+    def _register(self, body: object, scope: cst.CSTNode) -> None:
+        mapping = self.by_scope.setdefault(id(scope), {})
+        statements = body if isinstance(body, (list, tuple)) else getattr(body, "body", [])
+        stack = list(statements)
+        while stack:  # classes directly in this scope, also under if/try/with
+            stmt = stack.pop()
+            if isinstance(stmt, cst.ClassDef) and id(stmt) in self.plans and not self.plans[id(stmt)].module_level:
+                mapping[stmt.name.value] = self.plans[id(stmt)].function_name
+            elif isinstance(stmt, (cst.If, cst.Try, cst.With, cst.For, cst.While)):
+                stack.extend(getattr(stmt.body, "body", []))
+                for extra in ("orelse", "finalbody"):
+                    block = getattr(stmt, extra, None)
+                    if block is not None:
+                        stack.extend(getattr(getattr(block, "body", None), "body", []) or [])
+                for handler in getattr(stmt, "handlers", ()):
+                    stack.extend(handler.body.body)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if len(self.scopes) == 1:
+            self.top = node
+        self.scopes.append(node)
+        self._register(node.body, node)
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+        self.scopes.pop()
+        return updated_node
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        if len(self.scopes) == 1:
+            self.top = node
+        self.scopes.append(node)
+
+    def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef):  # type: ignore[override]
+        self.scopes.pop()
+        plan = self.plans.get(id(original_node))
+        if plan is None:
+            return updated_node
+        indent = self.config.default_indent if isinstance(self.config.default_indent, str) else "    "
+        shim = self._statement(
+            f"class {plan.info.name}:  {SHIM_MARKER}; calls {plan.function_name}\n"
+            f"{indent}apply = staticmethod({plan.function_name})\n"
+        )
+        assert isinstance(shim, cst.ClassDef)
+        shim = shim.with_changes(leading_lines=original_node.leading_lines, decorators=original_node.decorators)
+        function = self._statement(plan.function_source)
+        if plan.module_level:
+            assert self.top is not None
+            self.hoisted.setdefault(id(self.top), []).append(function)
+            return shim
+        return cst.FlattenSentinel([function.with_changes(leading_lines=original_node.leading_lines), shim.with_changes(
+            leading_lines=[cst.EmptyLine()] * 2 if len(self.scopes) == 1 else [cst.EmptyLine()])])
+
+    def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
+        if updated_node.attr.value != "apply":
+            return updated_node
+        target = updated_node.value
+        if isinstance(target, cst.Name):
+            for scope in reversed(self.scopes):
+                function = self.by_scope.get(id(scope), {}).get(target.value)
+                if function is not None:
+                    return cst.Name(function)
+            if target.value in self.module_level:
+                return cst.Name(self.module_level[target.value])
+        if isinstance(target, cst.Attribute) and target.attr.value in self.module_level:
+            return cst.Name(self.module_level[target.attr.value])  # self.SpikeFn.apply, LIF.SpikeFn.apply
+        return updated_node
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        if not self.hoisted:
+            return updated_node
+        body: list[cst.BaseStatement] = []
+        for original, updated in zip(original_node.body, updated_node.body):
+            for function in self.hoisted.get(id(original), []):
+                body.append(function.with_changes(leading_lines=[cst.EmptyLine()] * 2) if body else function)
+            body.append(updated)
+        return updated_node.with_changes(body=body)
+
+
+def _needs_torch_import(index: ModuleIndex) -> bool:
+    return index.imports.names.get("torch") != "torch"
+
+
+def _with_torch_import(module: cst.Module) -> cst.Module:
+    """Insert `import torch` after the docstring and __future__ imports."""
+    position = 0
+    for stmt in module.body:
+        if isinstance(stmt, cst.SimpleStatementLine) and (
+                (len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Expr)
+                 and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString)))
+                or any(isinstance(s, cst.ImportFrom) and s.module is not None
+                       and getattr(s.module, "value", "") == "__future__" for s in stmt.body)):
+            position += 1
+            continue
+        break
+    line = cst.parse_statement("import torch\n", config=module.config_for_parsing)
+    return module.with_changes(body=[*module.body[:position], line, *module.body[position:]])
+
+
+def rewrite_module(data: bytes, options: RewriteOptions = RewriteOptions()) -> ModuleRewrite:
+    """Raises cst.ParserSyntaxError / UnicodeDecodeError for input the caller reports."""
+    module = cst.parse_module(data)
+    classes, index = find_function_classes(module)
+    result = ModuleRewrite(source=data)
+    if not classes:
+        return result
+    taken = _bound_names(module)
+    plans: dict[int, _Plan] = {}
+    candidates: dict[int, ClassInfo] = {}
+    for info in classes:
+        try:
+            ir = extract(info, index)
+            decision = decide(ir)
+        except Refusal as refusal:
+            result.outcomes.append(ClassOutcome(info.qualname, "refused", refusal.code, refusal.reason))
+            continue
+        suppressed = suppressed_codes(info)
+        if suppressed is not None and (not suppressed or decision.code in suppressed):
+            result.outcomes.append(ClassOutcome(info.qualname, "ignored", decision.code, "suppressed by comment"))
+            continue
+        if decision.fix == "unsafe" and not options.unsafe_fixes:
+            why = "; ".join(decision.notes) or "unsafe fix"
+            result.outcomes.append(ClassOutcome(info.qualname, "held-back", decision.code,
+                                                f"unsafe fix, needs --unsafe-fixes: {why}"))
+            continue
+        try:
+            name = _choose_name(info.name, taken)
+            writer = FunctionWriter(ir, info.name, name, module.default_indent, module.default_newline,
+                                    style=options.style, fast_path=options.fast_path)
+            emitted = writer.write()
+        except Refusal as refusal:
+            result.outcomes.append(ClassOutcome(info.qualname, "held-back", decision.code, refusal.reason))
+            continue
+        plans[id(info.node)] = _Plan(info, name, emitted.function, module_level=info.enclosing_class is not None)
+        candidates[id(info.node)] = info
+    # A converted class stops being a Function: its local subclasses must be converted too.
+    for info in classes:
+        for base in info.local_bases:
+            if id(base) in plans and id(info.node) not in plans:
+                plan = plans.pop(id(base))
+                result.outcomes.append(ClassOutcome(plan.info.qualname, "held-back", "FGI111",
+                                                    f"subclassed by {info.qualname}, which is not rewritten"))
+    for plan in plans.values():
+        result.outcomes.append(ClassOutcome(plan.info.qualname, "rewritten", "", f"now {plan.function_name}()",
+                                            plan.function_name))
+    if not plans:
+        return result
+    new = module.visit(_Transformer(plans, module.config_for_parsing))
+    if _needs_torch_import(index):
+        new = _with_torch_import(new)
+    result.source = new.bytes
+    return result

@@ -1,0 +1,71 @@
+"""Write rewritten files so that an interrupted run leaves every file either old or new.
+
+The new content goes to a temporary file in the target's own directory (same filesystem),
+is flushed to disk, given the original's mode, and renamed over the target: rename is
+atomic. Symlinks are resolved first so the link stays a link and its target changes.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import stat
+import tempfile
+from pathlib import Path
+
+
+class WriteRefused(Exception):
+    """The file was not written; the message says why."""
+
+
+def _writable(mode: int) -> bool:
+    # Mode bits, not os.access: as root, os.access reports every file writable.
+    return bool(mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+
+
+def write_atomic(path: Path, data: bytes, original: bytes) -> None:
+    target = Path(os.path.realpath(path))
+    try:
+        info = target.stat()
+    except OSError as error:
+        raise WriteRefused(f"cannot stat: {error.strerror}") from error
+    if not _writable(info.st_mode):
+        raise WriteRefused("file is read-only; left unchanged")
+    if target.read_bytes() != original:
+        raise WriteRefused("file changed since it was read; left unchanged")
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".fgi-tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, stat.S_IMODE(info.st_mode))
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_copy(root: Path, relative: Path, data: bytes) -> Path:
+    """Write under root, refusing any path that would land outside it."""
+    root = root.resolve()
+    destination = (root / relative).resolve()
+    if root != destination and root not in destination.parents:
+        raise WriteRefused(f"{relative} would be written outside {root}")
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    if destination.exists():
+        write_atomic(destination, data, destination.read_bytes())
+    else:
+        fd, temporary = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".fgi-tmp")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, destination)
+    return destination
+
+
+def unified_diff(display: str, old: bytes, new: bytes, encoding: str = "utf-8") -> str:
+    before = old.decode(encoding, "replace").splitlines(keepends=True)
+    after = new.decode(encoding, "replace").splitlines(keepends=True)
+    lines = difflib.unified_diff(before, after, fromfile=f"a/{display}", tofile=f"b/{display}")
+    return "".join(line if line.endswith(("\n", "\r")) else line + "\n" for line in lines)

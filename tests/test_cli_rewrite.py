@@ -1,0 +1,177 @@
+"""`fgi-rewrite rewrite` modes and file handling: nothing lost, nothing half-written."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from fgi_rewrite.cli import main
+
+SPIKE = """\
+import torch
+
+# a comment that must survive
+class Spike(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, alpha):
+        ctx.save_for_backward(x)
+        ctx.alpha = alpha
+        return (x > 0).float()
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return grad_output / (ctx.alpha * x.abs() + 1.0) ** 2, None
+
+
+def spike(x, alpha=2.0):
+    return Spike.apply(x, alpha)   # odd   spacing kept
+"""
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_rewrite_in_place_then_second_run_changes_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "spike.py"
+    target.write_text(SPIKE)
+    code, _, err = run("rewrite", str(target))
+    assert code == 0, err
+    first = target.read_text()
+    assert "def spike_fgi(x: torch.Tensor, alpha: float) -> torch.Tensor:" in first
+    assert "apply = staticmethod(spike_fgi)" in first
+    assert "return spike_fgi(x, alpha)   # odd   spacing kept" in first
+    assert "# a comment that must survive" in first
+    code, _, _ = run("rewrite", str(target))
+    assert code == 0 and target.read_text() == first
+    assert run("rewrite", "--check", str(target))[0] == 0
+
+
+def test_check_and_diff_write_nothing_and_exit_1(tmp_path: Path) -> None:
+    target = tmp_path / "spike.py"
+    target.write_text(SPIKE)
+    code, out, _ = run("rewrite", "--check", str(target))
+    assert (code, out) == (1, "")
+    code, out, _ = run("rewrite", "--diff", str(target))
+    assert code == 1
+    assert out.startswith("--- a/") and "+def spike_fgi(" in out and "-class Spike(torch.autograd.Function):" in out
+    assert target.read_text() == SPIKE
+
+
+def test_out_dir_mirrors_the_tree_and_leaves_originals(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pkg" / "sub").mkdir(parents=True)
+    (tmp_path / "pkg" / "sub" / "spike.py").write_text(SPIKE)
+    code, _, err = run("rewrite", "--out", "out", "pkg")
+    assert code == 0, err
+    assert "def spike_fgi(" in (tmp_path / "out" / "pkg" / "sub" / "spike.py").read_text()
+    assert (tmp_path / "pkg" / "sub" / "spike.py").read_text() == SPIKE
+
+
+@pytest.mark.parametrize("encoding,prefix,newline", [
+    ("utf-8", b"", b"\r\n"),
+    ("utf-8", b"\xef\xbb\xbf", b"\n"),
+    ("latin-1", b"# -*- coding: latin-1 -*-\n# d\xe9riv\xe9e\n", b"\n"),
+])
+def test_encoding_bom_and_line_endings_survive(tmp_path: Path, encoding: str, prefix: bytes, newline: bytes) -> None:
+    body = SPIKE.encode(encoding).replace(b"\n", newline)
+    target = tmp_path / "spike.py"
+    target.write_bytes(prefix + body)
+    assert run("rewrite", str(target))[0] == 0
+    data = target.read_bytes()
+    assert data.startswith(prefix)
+    assert b"def spike_fgi(" in data
+    if newline == b"\r\n":
+        assert data.count(b"\n") == data.count(b"\r\n")
+    else:
+        assert b"\r" not in data
+    untouched = prefix + b"import torch" + newline + newline + b"# a comment that must survive" + newline
+    assert data.startswith(untouched)
+
+
+def test_mode_is_kept_and_symlink_stays_a_link(tmp_path: Path) -> None:
+    real = tmp_path / "real.py"
+    real.write_text(SPIKE)
+    os.chmod(real, 0o751)
+    link = tmp_path / "link.py"
+    link.symlink_to(real)
+    assert run("rewrite", str(link))[0] == 0
+    assert link.is_symlink()
+    assert "def spike_fgi(" in real.read_text()
+    assert stat.S_IMODE(real.stat().st_mode) == 0o751
+
+
+def test_read_only_file_is_refused_and_others_still_rewritten(tmp_path: Path) -> None:
+    locked = tmp_path / "a_locked.py"
+    locked.write_text(SPIKE)
+    os.chmod(locked, 0o444)
+    free = tmp_path / "b_free.py"
+    free.write_text(SPIKE)
+    code, _, err = run("rewrite", str(tmp_path))
+    assert code == 2
+    assert "a_locked.py" in err and "read-only" in err
+    assert locked.read_text() == SPIKE
+    assert "def spike_fgi(" in free.read_text()
+
+
+def test_unparsable_file_is_reported_and_left_alone(tmp_path: Path) -> None:
+    broken = tmp_path / "a_broken.py"
+    broken.write_text("import torch\nclass X(torch.autograd.Function)\n    pass\n")
+    (tmp_path / "b_spike.py").write_text(SPIKE)
+    code, _, err = run("rewrite", str(tmp_path))
+    assert code == 2 and "a_broken.py" in err
+    assert broken.read_text().startswith("import torch\nclass X(")
+    assert "def spike_fgi(" in (tmp_path / "b_spike.py").read_text()
+
+
+def test_refused_classes_stay_byte_identical(tmp_path: Path) -> None:
+    refused = SPIKE.replace("return grad_output / (ctx.alpha * x.abs() + 1.0) ** 2, None",
+                            "return grad_output.clamp(-1, 1), None")
+    target = tmp_path / "refused.py"
+    target.write_text(refused)
+    code, _, err = run("rewrite", str(target))
+    assert code == 0
+    assert target.read_text() == refused
+    assert "refused (FGI102)" in err
+
+
+def test_file_changed_since_read_is_not_overwritten(tmp_path: Path) -> None:
+    from fgi_rewrite.writer import WriteRefused, write_atomic
+
+    target = tmp_path / "spike.py"
+    target.write_text(SPIKE)
+    with pytest.raises(WriteRefused, match="changed since it was read"):
+        write_atomic(target, b"new", original=b"what we read earlier")
+    assert target.read_text() == SPIKE
+
+
+def test_out_never_writes_outside_the_directory(tmp_path: Path) -> None:
+    from fgi_rewrite.writer import WriteRefused, write_copy
+
+    with pytest.raises(WriteRefused):
+        write_copy(tmp_path / "out", Path("../escaped.py"), b"x")
+    assert not (tmp_path / "escaped.py").exists()
+
+
+def test_rewritten_module_imports_and_runs(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    target = tmp_path / "spike_mod.py"
+    target.write_text(SPIKE)
+    assert run("rewrite", str(target))[0] == 0
+    probe = ("import sys, torch; sys.path.insert(0, sys.argv[1]); import spike_mod as m\n"
+             "x = torch.tensor([-1.0, 0.0, 2.0], requires_grad=True)\n"
+             "y = m.spike(x); y.sum().backward()\n"
+             "assert y.tolist() == [0.0, 0.0, 1.0], y\n"
+             "assert m.Spike.apply is m.spike_fgi\n"
+             "print([round(g, 6) for g in x.grad.tolist()])\n")
+    result = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str([round(1 / 9, 6), 1.0, round(1 / 25, 6)])

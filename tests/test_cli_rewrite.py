@@ -175,3 +175,44 @@ def test_rewritten_module_imports_and_runs(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str([round(1 / 9, 6), 1.0, round(1 / 25, 6)])
+
+
+PACKAGE = {
+    "pkg/__init__.py": "from .autograd import *\n",
+    "pkg/autograd.py": SPIKE.replace("def spike(", "def make(").replace("return Spike.apply", "return Spike.apply"),
+    "pkg/layers.py": (
+        "from .autograd import Spike as S\n"
+        "import pkg.autograd as ag\n"
+        "import pkg.autograd\n\n"
+        "def layer_a(x):\n    return S.apply(x, 2.0)\n\n"
+        "def layer_b(x):\n    return ag.Spike.apply(x, 2.0)\n\n"
+        "def layer_c(x):\n    return pkg.autograd.Spike.apply(x, 2.0)\n\n"
+        "def layer_d(x, cls=S):\n    return cls.apply(x, 2.0)   # class passed as a value\n"
+    ),
+    "user.py": "from pkg import Spike\nfn = Spike.apply\n\ndef run(x):\n    return fn(x, 2.0)\n",
+}
+
+
+def test_call_sites_across_a_package_call_the_function(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name, text in PACKAGE.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    code, _, err = run("rewrite", "pkg", "user.py")
+    assert code == 0, err
+    layers = (tmp_path / "pkg/layers.py").read_text()
+    assert "from .autograd import Spike as S, spike\n" in layers
+    assert "return spike(x, 2.0)" in layers
+    assert "return ag.spike(x, 2.0)" in layers
+    assert "return pkg.autograd.spike(x, 2.0)" in layers
+    assert "return cls.apply(x, 2.0)" in layers  # unseen call: works through the shim
+    user = (tmp_path / "user.py").read_text()
+    assert user.startswith("from pkg import Spike, spike\nfn = spike\n")
+    pytest.importorskip("torch")
+    probe = ("import sys, torch; sys.path.insert(0, '.')\n"
+             "import pkg.layers as L, user\n"
+             "x = torch.tensor([-1.0, 0.5])\n"
+             "outs = [L.layer_a(x), L.layer_b(x), L.layer_c(x), L.layer_d(x), user.run(x)]\n"
+             "assert all(o.tolist() == [0.0, 1.0] for o in outs), outs\n")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr

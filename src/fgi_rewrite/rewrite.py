@@ -54,7 +54,7 @@ class ModuleRewrite:
         return any(o.outcome == "rewritten" for o in self.outcomes)
 
 
-def _bound_names(module: cst.Module) -> set[str]:
+def bound_names(module: cst.Module) -> set[str]:
     """Every name bound anywhere in the module: a new function must not shadow any of them."""
     names: set[str] = set()
 
@@ -219,7 +219,7 @@ def rewrite_module(data: bytes, options: RewriteOptions = RewriteOptions()) -> M
     result = ModuleRewrite(source=data)
     if not classes:
         return result
-    taken = _bound_names(module)
+    taken = bound_names(module)
     plans: dict[int, _Plan] = {}
     candidates: dict[int, ClassInfo] = {}
     for info in classes:

@@ -1,4 +1,5 @@
-"""Drive `rewrite` over files: read, rewrite, then write / diff / check, one file at a time.
+"""Drive `rewrite` over files: rewrite each in memory, point cross-file call sites at the
+new functions, then write / diff / check.
 
 One bad file never stops the others; each outcome is reported on stderr, diffs on stdout.
 """
@@ -17,10 +18,20 @@ Mode = Literal["write", "diff", "check", "out"]
 
 
 @dataclass
+class _File:
+    path: Path
+    shown: str
+    original: bytes
+    new: bytes
+    converted: dict[str, str]  # module-level class name -> function name
+
+
+@dataclass
 class RewriteRun:
     options: RewriteOptions
     mode: Mode
     out_dir: Path | None = None
+    files: list[_File] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     errors: int = 0
     counts: dict[str, int] = field(default_factory=lambda: {"rewritten": 0, "held-back": 0, "refused": 0, "ignored": 0})
@@ -46,29 +57,55 @@ class RewriteRun:
         except (UnicodeDecodeError, LookupError, SyntaxError) as error:
             self.error(shown, None, f"cannot decode: {error}; left unchanged")
             return
+        except RecursionError:
+            self.error(shown, None, "nesting too deep to parse; left unchanged")
+            return
         for outcome in result.outcomes:
             self.counts[outcome.outcome] += 1
             detail = f" ({outcome.code})" if outcome.code else ""
             print(f"{shown}: {outcome.qualname}: {outcome.outcome}{detail}: {outcome.reason}", file=sys.stderr)
-        if not result.changed or result.source == original:
+        converted = {o.qualname: o.function for o in result.outcomes
+                     if o.outcome == "rewritten" and o.function and "." not in o.qualname}
+        self.files.append(_File(file, shown, original, result.source, converted))
+
+    def _cross_file(self) -> None:
+        from .crossfile import patch_call_sites
+
+        sources = {f.path: f.new for f in self.files}
+        converted = {f.path: f.converted for f in self.files if f.converted}
+        if not converted:
             return
-        self.changed.append(shown)
+        for path, data in patch_call_sites(sources, converted).items():
+            entry = next(f for f in self.files if f.path == path)
+            entry.new = data
+
+    def _output(self, entry: _File) -> None:
         try:
             if self.mode == "diff":
-                sys.stdout.write(unified_diff(shown, original, result.source))
+                sys.stdout.write(unified_diff(entry.shown, entry.original, entry.new))
             elif self.mode == "write":
-                write_atomic(file, result.source, original)
+                write_atomic(entry.path, entry.new, entry.original)
             elif self.mode == "out":
                 assert self.out_dir is not None
-                write_copy(self.out_dir, Path(shown), result.source)
+                shown = Path(entry.shown)
+                relative = shown.relative_to(shown.anchor) if shown.is_absolute() else shown
+                write_copy(self.out_dir, relative, entry.new)
         except WriteRefused as refused:
-            self.error(shown, None, str(refused))
+            self.error(entry.shown, None, str(refused))
         except OSError as error:
-            self.error(shown, None, f"cannot write: {error.strerror or error}; left unchanged")
+            self.error(entry.shown, None, f"cannot write: {error.strerror or error}; left unchanged")
 
     def finish(self) -> int:
+        self._cross_file()
+        for entry in self.files:
+            if entry.new != entry.original:
+                self.changed.append(entry.shown)
+                self._output(entry)
+            elif self.mode == "out":
+                self._output(entry)  # --out mirrors the whole tree given
         c = self.counts
-        verb = {"write": "rewrote", "out": "wrote copies of", "diff": "would rewrite", "check": "would rewrite"}[self.mode]
+        verb = {"write": "rewrote", "out": "wrote rewritten copies of", "diff": "would rewrite",
+                "check": "would rewrite"}[self.mode]
         print(f"{verb} {len(self.changed)} files: {c['rewritten']} classes rewritten, {c['held-back']} held back, "
               f"{c['refused']} refused, {c['ignored']} ignored, {self.errors} errors", file=sys.stderr)
         if self.errors:

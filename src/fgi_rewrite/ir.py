@@ -113,3 +113,4 @@ class FunctionIR:
     params: tuple[cst.Param, ...] = ()
     star: cst.Param | None = None
     linear_names: frozenset[str] = frozenset()
+    returns_tuple: bool = True  # backward returns a tuple of gradients, not a bare tensor

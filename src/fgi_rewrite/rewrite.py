@@ -110,6 +110,9 @@ class _Transformer(cst.CSTTransformer):
     def _statement(self, source: str) -> cst.BaseStatement:
         return cst.parse_statement(source, config=self.config)
 
+    def _statements(self, source: str) -> list[cst.BaseStatement]:
+        return list(cst.parse_module(source).body)
+
     def visit_Module(self, node: cst.Module) -> None:
         self.scopes.append(node)
         self._register(node.body, node)
@@ -158,13 +161,15 @@ class _Transformer(cst.CSTTransformer):
         )
         assert isinstance(shim, cst.ClassDef)
         shim = shim.with_changes(leading_lines=original_node.leading_lines, decorators=original_node.decorators)
-        function = self._statement(plan.function_source)
+        functions = self._statements(plan.function_source)
+        gap = [cst.EmptyLine()] * 2 if len(self.scopes) == 1 else [cst.EmptyLine()]
+        functions = [f.with_changes(leading_lines=gap) for f in functions]
         if plan.module_level:
             assert self.top is not None
-            self.hoisted.setdefault(id(self.top), []).append(function)
+            self.hoisted.setdefault(id(self.top), []).extend(functions)
             return shim
-        return cst.FlattenSentinel([function.with_changes(leading_lines=original_node.leading_lines), shim.with_changes(
-            leading_lines=[cst.EmptyLine()] * 2 if len(self.scopes) == 1 else [cst.EmptyLine()])])
+        functions[0] = functions[0].with_changes(leading_lines=original_node.leading_lines)
+        return cst.FlattenSentinel([*functions, shim.with_changes(leading_lines=gap)])
 
     def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
         if updated_node.attr.value != "apply":
@@ -241,12 +246,14 @@ def rewrite_module(data: bytes, options: RewriteOptions = RewriteOptions()) -> M
         try:
             name = _choose_name(info.name, taken)
             writer = FunctionWriter(ir, info.name, name, module.default_indent, module.default_newline,
-                                    style=options.style, fast_path=options.fast_path)
+                                    style=options.style, fast_path=options.fast_path,
+                                    allow_probe=options.unsafe_fixes)
             emitted = writer.write()
         except Refusal as refusal:
             result.outcomes.append(ClassOutcome(info.qualname, "held-back", decision.code, refusal.reason))
             continue
-        plans[id(info.node)] = _Plan(info, name, emitted.function, module_level=info.enclosing_class is not None)
+        source = emitted.function if emitted.helper is None else emitted.helper + "\n\n" + emitted.function
+        plans[id(info.node)] = _Plan(info, name, source, module_level=info.enclosing_class is not None)
         candidates[id(info.node)] = info
     # A converted class stops being a Function: its local subclasses must be converted too.
     for info in classes:

@@ -6,9 +6,8 @@ them), all with this interpreter and the same environment:
 
 1. whole tree: `python -m fgi_rewrite scan --format json TREE`;
 2. whole tree: a tiny script that only calls `libcst.parse_module(bytes)` on every .py file;
-3. start-up: `fgi-rewrite scan` on one 20-line module, against `python -c "import libcst"`.
-
-It also checks that `scan` never imports torch (`python -X importtime`).
+3. start-up: `fgi-rewrite scan` on one 20-line module, against `python -c "import libcst"`;
+4. a check (not timed) that `scan` never imports torch, with `python -X importtime`.
 
 Goals: scanning the whole tree is faster than parsing every file with libcst (scan / parse < 1,
 which the byte prefilter should make possible), and start-up stays within 0.8 s of
@@ -31,8 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-PY = sys.executable
-# Variables that would make one run behave differently from another.
+PY = sys.executable  # every subprocess: this interpreter, this environment minus what skews runs
 _UNFAIR = {"PYTHONDONTWRITEBYTECODE", "PYTHONPROFILEIMPORTTIME", "PYTHONSTARTUP", "PYTHONINSPECT"}
 ENV = {**{k: v for k, v in os.environ.items() if k not in _UNFAIR}, "PYTHONHASHSEED": "0"}
 
@@ -70,6 +68,7 @@ class SpikeFn(torch.autograd.Function):
 
 def spike(x):
     return SpikeFn.apply(x)
+
 # end
 '''
 
@@ -89,9 +88,8 @@ def timed(name: str, cmd: list[str], runs: int, ok: tuple[int, ...] = (0,)) -> t
             sys.exit(f"{name}: exit code {proc.returncode}\n{proc.stderr[-2000:]}")
         times.append(seconds)
     print(f"  {name}: {statistics.median(times):.3f} s", file=sys.stderr, flush=True)
-    stats = {"median": statistics.median(times), "min": min(times), "max": max(times), "runs": runs,
-             "exit": proc.returncode}
-    return stats, proc.stdout
+    return {"median": statistics.median(times), "min": min(times), "max": max(times), "runs": runs,
+            "exit": proc.returncode}, proc.stdout
 
 
 def main() -> None:
@@ -122,7 +120,6 @@ def main() -> None:
     importtime = probe.stderr.splitlines()
     if probe.returncode not in (0, 1) or not any("libcst" in ln for ln in importtime):
         sys.exit(f"-X importtime probe did not run the scan (exit {probe.returncode})\n{probe.stderr[-2000:]}")
-
     torch_imports = [ln for ln in importtime if ln.startswith("import time:") and "torch" in ln]
     scan_t, parse_t = rows["scan whole tree"]["median"], rows["libcst parse whole tree"]["median"]
     start_t, libcst_t = rows["startup: scan small file"]["median"], rows["startup: import libcst"]["median"]

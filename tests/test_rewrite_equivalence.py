@@ -16,7 +16,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from fgi_rewrite.discovery import code_of, find_function_classes  # noqa: E402
+from fgi_rewrite.discovery import find_function_classes  # noqa: E402
 from fgi_rewrite.rewrite import RewriteOptions, rewrite_module  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -64,43 +64,18 @@ def _cases(options: RewriteOptions = RewriteOptions(), only_new: bool = False):
                 yield pytest.param(path.name, outcome.qualname, outcome.function, id=f"{path.name}::{outcome.qualname}")
 
 
-def _inputs(file: str, module: ModuleType, cls, dtype: torch.dtype, seed: int):
-    from fgi_rewrite.extract import extract
-
-    source = (FIXTURES / file).read_bytes()
+def _inputs(file: str, module: ModuleType, cls: str, dtype: torch.dtype, seed: int):
     import libcst as cst
 
-    classes, index = find_function_classes(cst.parse_module(source))
-    info = next(c for c in classes if c.qualname == cls)
-    ir = extract(info, index)
-    generator = torch.Generator().manual_seed(seed)
-    shape = (6, 5)
-    base = torch.randn(shape, generator=generator, dtype=torch.float64)
-    base = base * torch.tensor([1e-3, 0.1, 1.0, 10.0, 1e3], dtype=torch.float64)  # several scales
-    base[0, :] = torch.tensor([0.0, -0.0, 1.0, -1.0, 0.5])  # threshold points and signed zero
-    args, differentiable = [], []
-    for item in ir.inputs:
-        if item.role == "differentiable":
-            x = base.to(dtype).clone().requires_grad_(True)
-            args.append(x)
-            differentiable.append(x)
-        elif item.role == "broadcast":
-            reduced = code_of(item.gradient.reduced).replace(" ", "")
-            size = () if reduced.endswith(".sum()") else shape[1:]  # a full .sum() means a scalar parameter
-            p = (torch.rand(size, generator=generator, dtype=torch.float64) + 0.5).to(dtype).requires_grad_(True)
-            args.append(p)
-            differentiable.append(p)
-        elif (file, item.name) in SPECIAL:
-            args.append(SPECIAL[(file, item.name)](module, base))
-        elif item.name in TENSOR_CONSTANTS:
-            args.append(TENSOR_CONSTANTS[item.name](base.to(dtype)))
-        elif any(getattr(saved, "value", None) == item.name for saved in ir.saved):
-            args.append(torch.tensor(2.0, dtype=dtype))  # saved for backward, so a tensor
-        elif item.default is not None:
-            args.append(eval(item.default, vars(module)))  # the fixture's own default, e.g. torch.tensor(0.5)
-        else:
-            args.append(2.0)
-    return args, differentiable
+    from fgi_rewrite.arguments import make_arguments
+    from fgi_rewrite.extract import extract
+
+    classes, index = find_function_classes(cst.parse_module((FIXTURES / file).read_bytes()))
+    ir = extract(next(c for c in classes if c.qualname == cls), index)
+    overrides = {name: TENSOR_CONSTANTS[name] for name in TENSOR_CONSTANTS}
+    overrides.update({name: (lambda x, f=factory: f(module, x)) for (f_, name), factory in SPECIAL.items() if f_ == file})
+    arguments, leaves, _ = make_arguments(ir, vars(module), dtype, seed, overrides)
+    return arguments, leaves
 
 
 def _bits(t: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,66 @@
+"""Arguments for running a Function class and its FGI twin on the same inputs (imports torch).
+
+Differentiable inputs get random values at several scales, with the first row set to the
+threshold points 0, -0.0, 1, -1 and 0.5; broadcast inputs get a parameter of the reduced
+shape; non-differentiable inputs take the signature default, a tensor when forward saves
+them, or a caller-supplied value, else 2.0. Which values were used is returned as text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import torch
+
+from .discovery import code_of
+from .ir import FunctionIR
+
+SHAPE = (6, 5)
+THRESHOLD_ROW = (0.0, -0.0, 1.0, -1.0, 0.5)
+SCALES = (1e-3, 0.1, 1.0, 10.0, 1e3)
+
+
+def make_arguments(
+    ir: FunctionIR,
+    namespace: Mapping[str, Any],
+    dtype: torch.dtype,
+    seed: int,
+    overrides: Mapping[str, Callable[[torch.Tensor], Any]] | None = None,
+) -> tuple[list[Any], list[torch.Tensor], list[str]]:
+    """(arguments, the tensors gradients are taken for, a description of each argument)."""
+    overrides = overrides or {}
+    generator = torch.Generator().manual_seed(seed)
+    base = torch.randn(SHAPE, generator=generator, dtype=torch.float64)
+    base = base * torch.tensor(SCALES, dtype=torch.float64)
+    base[0, :] = torch.tensor(THRESHOLD_ROW, dtype=torch.float64)
+    arguments: list[Any] = []
+    leaves: list[torch.Tensor] = []
+    described: list[str] = []
+    for item in ir.inputs:
+        if item.role == "differentiable":
+            x = base.to(dtype).clone().requires_grad_(True)
+            arguments.append(x)
+            leaves.append(x)
+            described.append(f"{item.name}=random{list(SHAPE)}")
+        elif item.role == "broadcast":
+            assert item.gradient is not None and item.gradient.reduced is not None
+            full = code_of(item.gradient.reduced).replace(" ", "").endswith(".sum()")
+            size: tuple[int, ...] = () if full else SHAPE[1:]  # a full .sum() means a scalar parameter
+            p = (torch.rand(size, generator=generator, dtype=torch.float64) + 0.5).to(dtype).requires_grad_(True)
+            arguments.append(p)
+            leaves.append(p)
+            described.append(f"{item.name}=parameter{list(size)}")
+        elif item.name in overrides:
+            arguments.append(overrides[item.name](base.to(dtype)))
+            described.append(f"{item.name}=given")
+        elif any(getattr(saved, "value", None) == item.name for saved in ir.saved):
+            arguments.append(torch.tensor(2.0, dtype=dtype))
+            described.append(f"{item.name}=tensor(2.0) (saved for backward)")
+        elif item.default is not None:
+            arguments.append(eval(item.default, dict(namespace)))  # the signature's own default
+            described.append(f"{item.name}={item.default} (default)")
+        else:
+            arguments.append(2.0)
+            described.append(f"{item.name}=2.0 (no default)")
+    return arguments, leaves, described

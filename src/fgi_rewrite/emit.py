@@ -430,7 +430,9 @@ class FunctionWriter:
         if isinstance(expr, (cst.Integer, cst.Float, cst.Name)):
             return code_of(expr)
         name = self._fresh("g")
-        self._add(self.no_grad_lines, f"{name} = {code_of(expr.with_changes(lpar=[], rpar=[]))}")
+        bare = code_of(expr.with_changes(lpar=[], rpar=[]))
+        # An operand spanning lines relied on brackets around it in backward: keep one pair.
+        self._add(self.no_grad_lines, f"{name} = ({bare})" if "\n" in bare else f"{name} = {bare}")
         return name
 
     def _carrier(self, source: InputGradient, substitute: _Substitute, x: str) -> str:

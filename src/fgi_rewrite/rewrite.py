@@ -253,6 +253,12 @@ def rewrite_module(data: bytes, options: RewriteOptions = RewriteOptions()) -> M
             result.outcomes.append(ClassOutcome(info.qualname, "held-back", decision.code, refusal.reason))
             continue
         source = emitted.function if emitted.helper is None else emitted.helper + "\n\n" + emitted.function
+        try:
+            cst.parse_module(source, config=module.config_for_parsing)
+        except cst.ParserSyntaxError as error:  # a bug of ours: never write it
+            result.outcomes.append(ClassOutcome(info.qualname, "held-back", "FGI903",
+                                                f"internal error: generated code does not parse ({error.message})"))
+            continue
         plans[id(info.node)] = _Plan(info, name, source, module_level=info.enclosing_class is not None)
         candidates[id(info.node)] = info
     # A converted class stops being a Function: its local subclasses must be converted too.

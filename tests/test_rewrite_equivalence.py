@@ -167,3 +167,24 @@ def test_symbolic_rewrites_contain_no_probe() -> None:
         result = rewrite_module(path.read_bytes())
         if result.changed:
             assert b"ones_like" not in result.source.replace(path.read_bytes(), b""), path.name
+
+
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast-path", "no-fast-path"])
+def test_emitted_function_scripts_and_matches_under_no_grad(tmp_path: Path, fast_path: bool) -> None:
+    """TorchScript compiles the emitted function (it rejected an early return before a `with`
+    block), and grad mode on or off gives the original's value."""
+    source = (FIXTURES / "fast_sigmoid_legacy.py").read_bytes()
+    target = tmp_path / f"fast_sigmoid_fp{int(fast_path)}.py"
+    target.write_bytes(rewrite_module(source, RewriteOptions(fast_path=fast_path)).source)
+    assert (b"if torch.is_grad_enabled():" in target.read_bytes()) == fast_path
+    original = _load(FIXTURES / "fast_sigmoid_legacy.py", "_orig_fast_sigmoid_legacy")
+    new = _load(target, target.stem)
+    scripted = torch.jit.script(new.fast_sigmoid_fgi)
+    x = torch.randn(4, 3)
+    x[0, 0] = -0.0
+    with torch.no_grad():
+        _assert_bitwise(original.FastSigmoid.apply(x, 25.0), scripted(x, 25.0), "no_grad forward")
+    xa, xb = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    original.FastSigmoid.apply(xa, 25.0).sum().backward()
+    scripted(xb, 25.0).sum().backward()
+    _assert_bitwise(xa.grad, xb.grad, "scripted gradient")

@@ -91,7 +91,7 @@ def explain(code: str | None) -> None:
 @click.option("--unsafe-fixes", is_flag=True, help="Also apply unsafe fixes (probed or interprocedural gradients).")
 @click.option("--style", type=click.Choice(["signed-zero", "paper"]), default="signed-zero", show_default=True,
               help="signed-zero: value.detach() - (inj.detach() - inj), keeps -0.0; paper: inj - inj.detach() + value.detach().")
-@click.option("--fast-path/--no-fast-path", default=False, show_default=True,
+@click.option("--fast-path/--no-fast-path", default=True, show_default=True,
               help="Return the value without the carrier when grad mode is off (see README for the trade-offs).")
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip files and directories matching GLOB.")
 @click.option("--no-gitignore", is_flag=True, help="Also rewrite files that .gitignore excludes.")

@@ -536,16 +536,25 @@ class FunctionWriter:
         lines = [f"def {self.name}({params}) -> torch.Tensor:",
                  f'{ind}"""FGI form of {self.class_name}: same value, surrogate gradient injected in forward."""']
         lines += [ind + line if line.strip() else "" for line in self.forward_lines]
-        if self.fast_path:
-            lines += [f"{ind}if not torch.is_grad_enabled():", f"{ind * 2}return {value}"]
-        if self.no_grad_lines:
-            lines.append(f"{ind}with torch.no_grad():")
-            lines += [ind * 2 + line if line.strip() else "" for line in self.no_grad_lines]
-        lines.append(f"{ind}{inj} = {carrier}")
         if self.style == "signed-zero":
-            lines.append(f"{ind}return {value}.detach() - ({inj}.detach() - {inj})")
+            result = f"{value}.detach() - ({inj}.detach() - {inj})"
         else:
-            lines.append(f"{ind}return {inj} - {inj}.detach() + {value}.detach()")
+            result = f"{inj} - {inj}.detach() + {value}.detach()"
+        carrier_lines = []
+        if self.no_grad_lines:
+            carrier_lines.append("with torch.no_grad():")
+            carrier_lines += [ind + line if line.strip() else "" for line in self.no_grad_lines]
+        carrier_lines.append(f"{inj} = {carrier}")
+        if self.fast_path:
+            # No gradient can flow: skip the carrier. One return at the end, because TorchScript
+            # rejects an early return followed by a `with` block (internal assert, torch 2.13).
+            lines.append(f"{ind}if torch.is_grad_enabled():")
+            lines += [ind * 2 + line if line.strip() else "" for line in carrier_lines]
+            lines.append(f"{ind * 2}{value} = {result}")
+            lines.append(f"{ind}return {value}")
+        else:
+            lines += [ind + line if line.strip() else "" for line in carrier_lines]
+            lines.append(f"{ind}return {result}")
         return Emitted(self.newline.join(lines) + self.newline, self.name, needs_torch_import=True,
                        helper=self.helper_source)
 

@@ -350,6 +350,7 @@ class FunctionWriter:
         # grad_output has the output's dtype, shape and device: what backward asks of it is
         # asked of the value (any other use made the statement a gradient one).
         current: dict[str, cst.BaseExpression] = {name: self.value for name in self.grad_names}
+        forward_only = set(self.forward_names)
         for stmt in self._grad_free(_statements(ir.backward_def.body)):
             if self._unpacks_saved(stmt, current):
                 continue
@@ -367,7 +368,8 @@ class FunctionWriter:
                 targets = [t.with_changes(target=t.target.visit(writes)) for t in assign.targets]
                 stmt = stmt.with_changes(body=[assign.with_changes(targets=targets, value=value)])
             else:
-                clashing = (_assigned_names([stmt]) & self.forward_names) | (_assigned_names([stmt]) & set(current))
+                # A block may rebind backward's own names (consistently renamed) but not forward's.
+                clashing = _assigned_names([stmt]) & (forward_only - set(current))
                 if clashing:
                     raise Refusal("FGI111", f"backward rebinds {sorted(clashing)[0]} inside a block", stmt)
                 self.forward_names |= _assigned_names([stmt])
@@ -415,12 +417,22 @@ class FunctionWriter:
                     continue  # `if grad_output is None`: never true when FGI's gradient flows
             if isinstance(stmt, cst.SimpleStatementLine) and any(isinstance(s, cst.Return) for s in stmt.body):
                 break
-            if _mentions(stmt, linear):
+            if id(stmt) in self.ir.gradient_statements or self._initialises_gradient(stmt):
                 if isinstance(stmt, cst.SimpleStatementLine):
                     continue
                 raise Refusal("FGI111", "backward mixes the gradient into a block the symbolic rewrite does not follow", stmt)
             kept.append(stmt)
         return kept
+
+    def _initialises_gradient(self, stmt: cst.BaseStatement) -> bool:
+        """`grad_x = grad_thr = None` before needs_input_grad branches: dead once they are opened."""
+        if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
+                and isinstance(stmt.body[0], cst.Assign)):
+            return False
+        assign = stmt.body[0]
+        names = _assigned_names([assign])
+        empty = isinstance(assign.value, cst.Name) and assign.value.value == "None"
+        return empty and bool(names) and names <= self.ir.linear_names
 
     def _operand(self, node: cst.BaseExpression, substitute: _Substitute) -> str:
         expr = node.visit(substitute)

@@ -301,6 +301,7 @@ def extract(info: ClassInfo, index: ModuleIndex) -> FunctionIR:
         params=tuple(input_params),
         star=star if variadic else None,  # type: ignore[arg-type]
         linear_names=frozenset(reader.linear_names),
+        gradient_statements=frozenset(reader.gradient_statements),
         returns_tuple=isinstance(result, TupleValue),
     )
 

@@ -105,6 +105,8 @@ class BackwardReader:
         self.env: dict[str, Value] = {name: Linear(chain=()) for name in grad_names}
         # Every name that held a gradient at some point: the rewrite drops their statements.
         self.linear_names: set[str] = set(grad_names)
+        self.linear_touches = 0
+        self.gradient_statements: set[int] = set()  # ids of statements that touch a gradient
         self.locals: set[str] = set(grad_names) | {ctx_name}
         self.globals_declared: set[str] = set()
         self.local_functions: dict[str, cst.FunctionDef] = {}
@@ -115,6 +117,7 @@ class BackwardReader:
         self.env[name] = value
         if isinstance(value, Linear):
             self.linear_names.add(name)
+            self.linear_touches += 1
 
     # ---------------------------------------------------------------- statements
     def run(self, body: cst.BaseSuite) -> list[Value]:
@@ -137,6 +140,16 @@ class BackwardReader:
         return False
 
     def _statement(self, stmt: cst.CSTNode, top: bool) -> bool:
+        """Run one statement, noting whether it read or wrote a gradient (flow-sensitive: a
+        name may hold a plain factor first and a gradient later)."""
+        before = self.linear_touches
+        try:
+            return self._run_statement(stmt, top)
+        finally:
+            if self.linear_touches != before:
+                self.gradient_statements.add(id(stmt))
+
+    def _run_statement(self, stmt: cst.CSTNode, top: bool) -> bool:
         if isinstance(stmt, cst.SimpleStatementLine):
             for small in stmt.body:
                 if self._small(small, top):
@@ -384,6 +397,13 @@ class BackwardReader:
 
     # ---------------------------------------------------------------- expressions
     def expr(self, node: cst.BaseExpression) -> Value:
+        value = self._expr(node)
+        if isinstance(value, Linear) or (isinstance(value, TupleValue) and any(
+                isinstance(v, Linear) for v in value.items)):
+            self.linear_touches += 1
+        return value
+
+    def _expr(self, node: cst.BaseExpression) -> Value:
         if isinstance(node, cst.Name):
             if node.value in self.env:
                 return self.env[node.value]

@@ -113,4 +113,5 @@ class FunctionIR:
     params: tuple[cst.Param, ...] = ()
     star: cst.Param | None = None
     linear_names: frozenset[str] = frozenset()
+    gradient_statements: frozenset[int] = frozenset()  # ids of backward statements touching a gradient
     returns_tuple: bool = True  # backward returns a tuple of gradients, not a bare tensor

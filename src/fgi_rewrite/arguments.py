@@ -3,7 +3,7 @@
 Differentiable inputs get random values at several scales, with the first row set to the
 threshold points 0, -0.0, 1, -1 and 0.5; broadcast inputs get a parameter of the reduced
 shape; non-differentiable inputs take the signature default, a tensor when forward saves
-them, or a caller-supplied value, else 2.0. Which values were used is returned as text.
+them, or a caller-supplied value, else 2.7 (not a power of two, so rounding differences show). Which values were used is returned as text.
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ from .ir import FunctionIR
 SHAPE = (6, 5)
 THRESHOLD_ROW = (0.0, -0.0, 1.0, -1.0, 0.5)
 SCALES = (1e-3, 0.1, 1.0, 10.0, 1e3)
+# Not a power of two: multiplying by 2.0 is exact in every dtype and would hide rounding
+# differences between the original's arithmetic and the rewrite's.
+SCALAR = 2.7
 
 
 def make_arguments(
@@ -55,12 +58,12 @@ def make_arguments(
             arguments.append(overrides[item.name](base.to(dtype)))
             described.append(f"{item.name}=given")
         elif any(getattr(saved, "value", None) == item.name for saved in ir.saved):
-            arguments.append(torch.tensor(2.0, dtype=dtype))
-            described.append(f"{item.name}=tensor(2.0) (saved for backward)")
+            arguments.append(torch.tensor(SCALAR, dtype=dtype))
+            described.append(f"{item.name}=tensor({SCALAR}) (saved for backward)")
         elif item.default is not None:
             arguments.append(eval(item.default, dict(namespace)))  # the signature's own default
             described.append(f"{item.name}={item.default} (default)")
         else:
-            arguments.append(2.0)
-            described.append(f"{item.name}=2.0 (no default)")
+            arguments.append(SCALAR)
+            described.append(f"{item.name}={SCALAR} (no default)")
     return arguments, leaves, described

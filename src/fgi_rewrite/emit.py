@@ -138,6 +138,15 @@ def _assigned_names(statements: list[cst.CSTNode]) -> set[str]:
     return names
 
 
+def _balanced(text: str) -> bool:
+    depth = 0
+    for char in text:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
 def _ctx_reads(fn: cst.FunctionDef, ctx: str) -> set[str]:
     """Attributes read as ctx.<name> in a function body."""
     found: set[str] = set()
@@ -434,34 +443,67 @@ class FunctionWriter:
         empty = isinstance(assign.value, cst.Name) and assign.value.value == "None"
         return empty and bool(names) and names <= self.ir.linear_names
 
-    def _operand(self, node: cst.BaseExpression, substitute: _Substitute) -> str:
+    def _operand(self, node: cst.BaseExpression, substitute: _Substitute, op: str) -> tuple[str, bool]:
+        """The factor's code, and whether it is a Python scalar (which never changes a tensor's dtype)."""
         expr = node.visit(substitute)
         assert isinstance(expr, cst.BaseExpression)
         if isinstance(expr, cst.Name) and expr.value in self.saved_names:
-            return f"{expr.value}.detach()"  # a saved input: its value, not its gradient path
-        if isinstance(expr, (cst.Integer, cst.Float, cst.Name)):
-            return code_of(expr)
-        name = self._fresh("g")
+            return f"{expr.value}.detach()", False  # a saved input: its value, not its gradient path
+        if isinstance(expr, (cst.Integer, cst.Float)):
+            return code_of(expr), True
+        if isinstance(expr, cst.Name):
+            return expr.value, expr.value in self._scalar_params()
+        name = self._fresh("denom" if op == "div" else "g")
         bare = code_of(expr.with_changes(lpar=[], rpar=[]))
         # An operand spanning lines relied on brackets around it in backward: keep one pair.
         self._add(self.no_grad_lines, f"{name} = ({bare})" if "\n" in bare else f"{name} = {bare}")
-        return name
+        return name, False
 
-    def _carrier(self, source: InputGradient, substitute: _Substitute, x: str) -> str:
+    def _scalar_params(self) -> set[str]:
+        differentiable = {i.name for i in self.ir.inputs if i.gradient is not None}
+        return {p.name.value for p in self.ir.params if p.name.value not in differentiable
+                and self._annotation(p, False) in ("float", "int", "bool")}
+
+    def _carrier(self, source: InputGradient, substitute: _Substitute, track_dtype: bool) -> str:
+        """Replay the gradient's chain on the input, last operation first.
+
+        With track_dtype, each step also reproduces the dtype the original intermediate had
+        (grad_output has the value's dtype; each tensor factor may promote it), casting back
+        after each step, so that autograd computes every step in the original's dtype.
+        """
         gradient = source.gradient
         assert gradient is not None and gradient.chain is not None
-        steps: list[tuple[str, str | None]] = []
-        for op in reversed(gradient.chain):  # autograd replays them in the original order
-            steps.append((op.op, None if op.op == "neg" else self._operand(op.operand, substitute)))  # type: ignore[arg-type]
-        term = x
-        for position, (op, operand) in enumerate(steps):
+        value = code_of(self.value)
+        steps: list[tuple[str, str | None, str]] = []  # (op, operand, dtype before the op)
+        dtype = f"{value}.dtype"
+        for op in gradient.chain:  # original order: grad_output op1 c1, then op2 c2, ...
+            if op.op == "neg":
+                steps.append(("neg", None, dtype))
+                continue
+            assert op.operand is not None
+            operand, scalar = self._operand(op.operand, substitute, op.op)
+            steps.append((op.op, operand, dtype))
+            if track_dtype and not scalar:
+                promoted = self._fresh("dtype")
+                current = value if dtype == f"{value}.dtype" else f"{value}.to({dtype})"
+                self._add(self.no_grad_lines, f"{promoted} = torch.result_type({current}, {operand})")
+                dtype = promoted
+        term = source.name
+        if track_dtype:
+            term = f"{term}.to({dtype})"
+            if source.role == "broadcast":
+                term = f"{term}.expand_as({value})"  # promote like the full-size intermediate it stands for
+        for op, operand, before in reversed(steps):
             if op == "neg":
                 term = f"-{term}" if term.isidentifier() else f"-({term})"
-            else:
-                term = f"{term} {'*' if op == 'mul' else '/'} {operand}"
-                if position < len(steps) - 1:
-                    term = f"({term})"
-        return term
+                continue
+            term = f"({term} {'*' if op == 'mul' else '/'} {operand})"
+            if track_dtype and before != dtype:
+                term = f"{term}.to({before})"
+                dtype = before
+        if track_dtype and dtype != f"{value}.dtype":
+            term = f"{term}.to({value}.dtype)"
+        return term[1:-1] if term.startswith("(") and term.endswith(")") and _balanced(term[1:-1]) else term
 
     # ------------------------------------------------------------ whole function
     def _needs_probe(self) -> bool:
@@ -522,28 +564,23 @@ class FunctionWriter:
             raise Refusal("FGI111", "a gradient needs a probe: held back without --unsafe-fixes", ir.backward_def)
         if ir.star is not None:
             raise Refusal("FGI111", "forward takes *args: variadic functions are not emitted yet", ir.forward_def)
-        params = self._signature()
         self.value = self._forward()
         value = code_of(self.value)
-        promote = self._changes_dtype([i.name for i in differentiable])
+        params = self._signature()
+        # The value may have another dtype than the inputs: a cast in forward, or another
+        # input's value returned.
+        track = self._changes_dtype([i.name for i in differentiable]) or ir.returns_input is not None
         self.helper_source: str | None = None
         if probe:
             terms, _ = self._probe(differentiable, value)
-            if promote:
-                terms = [f"{t.split(' * ')[0]}.to(torch.promote_types({t.split(' * ')[0]}.dtype, {value}.dtype))"
-                         f" * {t.split(' * ')[1]}" for t in terms]
+            if track:
+                terms = [f"({t.split(' * ')[0]}.to({t.split(' * ')[1]}.dtype) * {t.split(' * ')[1]}).to({value}.dtype)"
+                         for t in terms]
         else:
             substitute = self._backward_prelude()
-            terms = []
-            for source in differentiable:
-                x = source.name
-                if promote:
-                    x = f"{x}.to(torch.promote_types({x}.dtype, {value}.dtype))"
-                terms.append(self._carrier(source, substitute, x))
+            terms = [self._carrier(source, substitute, track) for source in differentiable]
         inj = self._fresh("inj")
         carrier = " + ".join(terms)
-        if promote:
-            carrier = f"({carrier}).to({value}.dtype)"
         ind = self.indent
         lines = [f"def {self.name}({params}) -> torch.Tensor:",
                  f'{ind}"""FGI form of {self.class_name}: same value, surrogate gradient injected in forward."""']
@@ -584,15 +621,20 @@ class FunctionWriter:
         return bool(re.search(rf"\b{re.escape(name)}\.(?!item\()\w+\(", code)) or any(
             isinstance(s, cst.Name) and s.value == name for s in self.saved)
 
+    def _annotation(self, param: cst.Param, differentiable: bool) -> str:
+        if param.annotation:
+            return code_of(param.annotation.annotation)
+        name = param.name.value
+        returned = isinstance(self.value, cst.Name) and self.value.value == name
+        return _guess_annotation(param, differentiable or returned or self._used_as_tensor(name))
+
     def _signature(self) -> str:
         parts = []
         differentiable = {i.name for i in self.ir.inputs if i.gradient is not None}
         for param in self.ir.params:
-            name = param.name.value
-            annotation = code_of(param.annotation.annotation) if param.annotation else _guess_annotation(
-                param, name in differentiable or self._used_as_tensor(name))
+            annotation = self._annotation(param, param.name.value in differentiable)
             default = f" = {code_of(param.default)}" if param.default is not None else ""
-            parts.append(f"{name}: {annotation}{default}")
+            parts.append(f"{param.name.value}: {annotation}{default}")
         return ", ".join(parts)
 
 

@@ -163,7 +163,13 @@ class _Transformer(cst.CSTTransformer):
             f"{indent}apply = staticmethod({plan.function_name})\n"
         )
         assert isinstance(shim, cst.ClassDef)
-        shim = shim.with_changes(leading_lines=original_node.leading_lines, decorators=original_node.decorators)
+        # Class attributes (`slope = 5.0`, read as Cls.slope or set by users) and the docstring
+        # stay on the old name.
+        kept = [stmt for stmt in original_node.body.body if isinstance(stmt, cst.SimpleStatementLine)
+                and all(isinstance(small, (cst.Assign, cst.AnnAssign, cst.Expr)) for small in stmt.body)]
+        body = shim.body.with_changes(body=[*kept, *shim.body.body])  # type: ignore[union-attr]
+        shim = shim.with_changes(leading_lines=original_node.leading_lines, decorators=original_node.decorators,
+                                 body=body)
         functions = self._statements(plan.function_source)
         gap = [cst.EmptyLine()] * 2 if len(self.scopes) == 1 else [cst.EmptyLine()]
         functions = [f.with_changes(leading_lines=gap) for f in functions]

@@ -41,7 +41,9 @@ class Emitted:
 
 
 def snake_case(name: str) -> str:
-    name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
+    """FastSigmoid -> fast_sigmoid, LIFSpike -> lif_spike, ATan -> atan (a one-letter
+    capital stays with its word)."""
+    name = re.sub(r"([A-Z]{2,})([A-Z][a-z])", r"\1_\2", name)
     name = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
     return name.lower()
 
@@ -197,10 +199,13 @@ class FunctionWriter:
     """
 
     def __init__(self, ir: FunctionIR, class_name: str, function_name: str, indent: str, newline: str,
-                 style: str = "signed-zero", fast_path: bool = False, allow_probe: bool = False) -> None:
+                 style: str = "signed-zero", fast_path: bool = False, allow_probe: bool = False,
+                 torch_name: str = "torch") -> None:
         if style not in _STYLES:
             raise ValueError(f"unknown style {style!r}")
         self.allow_probe = allow_probe
+        self.torch = torch_name  # the module's own name for torch (`import torch as th`)
+        self.dtype_names: dict[str, str] = {}
         self.ir = ir
         self.class_name = class_name
         self.name = function_name
@@ -484,10 +489,12 @@ class FunctionWriter:
             operand, scalar = self._operand(op.operand, substitute, op.op)
             steps.append((op.op, operand, dtype))
             if track_dtype and not scalar:
-                promoted = self._fresh("dtype")
                 current = value if dtype == f"{value}.dtype" else f"{value}.to({dtype})"
-                self._add(self.no_grad_lines, f"{promoted} = torch.result_type({current}, {operand})")
-                dtype = promoted
+                question = f"{self.torch}.result_type({current}, {operand})"
+                if question not in self.dtype_names:  # the same question for two inputs: ask once
+                    self.dtype_names[question] = self._fresh("dtype")
+                    self._add(self.no_grad_lines, f"{self.dtype_names[question]} = {question}")
+                dtype = self.dtype_names[question]
         term = source.name
         if track_dtype:
             term = f"{term}.to({dtype})"
@@ -529,8 +536,8 @@ class FunctionWriter:
         substitute = _Substitute(ir.backward_ctx, {}, {a: cst.Name(p) for a, p in attr_params.items()},
                                  tuple(cst.Name(p) for p in saved_params))
         body = [s for s in _statements(ir.backward_def.body) if not _is_docstring(s)]
-        params = [f"{name}: torch.Tensor" for name in self.grad_names]
-        params += [f"{p}: torch.Tensor" for p in saved_params]
+        params = [f"{name}: {self.torch}.Tensor" for name in self.grad_names]
+        params += [f"{p}: {self.torch}.Tensor" for p in saved_params]
         params += [f"{p}: {self._annotation_of(self.attributes[a])}" for a, p in attr_params.items()]
         ind = self.indent
         lines = [f"def {helper}({', '.join(params)}):",
@@ -538,7 +545,7 @@ class FunctionWriter:
         for stmt in body:
             lines += [ind + line if line.strip() else "" for line in code_of(stmt.visit(substitute)).rstrip("\r\n").splitlines()]
         self.helper_source = self.newline.join(lines) + self.newline
-        arguments = [f"torch.ones_like({value})"] + [code_of(s) for s in self.saved]
+        arguments = [f"{self.torch}.ones_like({value})"] + [code_of(s) for s in self.saved]
         arguments += [code_of(self.attributes[a]) for a in attr_params]
         factor = self._fresh("g")
         self._add(self.no_grad_lines, f"{factor} = {helper}({', '.join(arguments)})")
@@ -552,8 +559,7 @@ class FunctionWriter:
     def _annotation_of(self, value: cst.BaseExpression) -> str:
         for param in self.ir.params:
             if isinstance(value, cst.Name) and param.name.value == value.value:
-                return code_of(param.annotation.annotation) if param.annotation else _guess_annotation(
-                    param, self._used_as_tensor(param.name.value))
+                return self._annotation(param, False)
         return "float"
 
     def write(self) -> Emitted:
@@ -582,7 +588,7 @@ class FunctionWriter:
         inj = self._fresh("inj")
         carrier = " + ".join(terms)
         ind = self.indent
-        lines = [f"def {self.name}({params}) -> torch.Tensor:",
+        lines = [f"def {self.name}({params}) -> {self.torch}.Tensor:",
                  f'{ind}"""FGI form of {self.class_name}: same value, surrogate gradient injected in forward."""']
         lines += [ind + line if line.strip() else "" for line in self.forward_lines]
         if self.style == "signed-zero":
@@ -591,13 +597,13 @@ class FunctionWriter:
             result = f"{inj} - {inj}.detach() + {value}.detach()"
         carrier_lines = []
         if self.no_grad_lines:
-            carrier_lines.append("with torch.no_grad():")
+            carrier_lines.append(f"with {self.torch}.no_grad():")
             carrier_lines += [ind + line if line.strip() else "" for line in self.no_grad_lines]
         carrier_lines.append(f"{inj} = {carrier}")
         if self.fast_path:
             # No gradient can flow: skip the carrier. One return at the end, because TorchScript
             # rejects an early return followed by a `with` block (internal assert, torch 2.13).
-            lines.append(f"{ind}if torch.is_grad_enabled():")
+            lines.append(f"{ind}if {self.torch}.is_grad_enabled():")
             lines += [ind * 2 + line if line.strip() else "" for line in carrier_lines]
             lines.append(f"{ind * 2}{value} = {result}")
             lines.append(f"{ind}return {value}")
@@ -626,7 +632,7 @@ class FunctionWriter:
             return code_of(param.annotation.annotation)
         name = param.name.value
         returned = isinstance(self.value, cst.Name) and self.value.value == name
-        return _guess_annotation(param, differentiable or returned or self._used_as_tensor(name))
+        return _guess_annotation(param, differentiable or returned or self._used_as_tensor(name), self.torch)
 
     def _signature(self) -> str:
         parts = []
@@ -638,10 +644,10 @@ class FunctionWriter:
         return ", ".join(parts)
 
 
-def _guess_annotation(param: cst.Param, differentiable: bool) -> str:
+def _guess_annotation(param: cst.Param, differentiable: bool, torch: str = "torch") -> str:
     """TorchScript assumes unannotated parameters are Tensors: say what each one is."""
     if differentiable:
-        return "torch.Tensor"
+        return f"{torch}.Tensor"
     default = param.default
     if isinstance(default, cst.Integer):
         return "int"
@@ -650,5 +656,5 @@ def _guess_annotation(param: cst.Param, differentiable: bool) -> str:
     if isinstance(default, (cst.SimpleString, cst.ConcatenatedString)):
         return "str"
     if isinstance(default, cst.Call) and "tensor" in (dotted_name(default.func) or ""):
-        return "torch.Tensor"
+        return f"{torch}.Tensor"
     return "float"

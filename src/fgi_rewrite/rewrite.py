@@ -17,11 +17,11 @@ from typing import Literal
 import libcst as cst
 
 from .classify import decide
-from .discovery import ClassInfo, ModuleIndex, find_function_classes
+from .discovery import ClassInfo, ModuleIndex, dotted_name, find_function_classes
 from .emit import FunctionWriter, snake_case
 from .engine import suppressed_codes
 from .extract import extract
-from .ir import Refusal
+from .ir import FunctionIR, Refusal
 
 SHIM_MARKER = "# fgi-rewrite: compatibility shim"
 
@@ -80,10 +80,13 @@ def bound_names(module: cst.Module) -> set[str]:
 
 
 def _choose_name(class_name: str, taken: set[str]) -> str:
+    """snake_case, else `<name>_fgi`, then a number. A name that differs from a taken one only
+    by underscores (`multispike` beside `multi_spike`) counts as taken: readers confuse them."""
+    squashed = {t.replace("_", "") for t in taken}
     base = snake_case(class_name)
     candidates = [base, f"{base}_fgi"] + [f"{base}_fgi{n}" for n in range(2, 100)]
     for candidate in candidates:
-        if candidate not in taken:
+        if candidate not in taken and candidate.replace("_", "") not in squashed:
             taken.add(candidate)
             return candidate
     raise Refusal("FGI111", f"no free name for {class_name}'s function")
@@ -191,6 +194,10 @@ class _Transformer(cst.CSTTransformer):
                     return cst.Name(function)
             if target.value in self.module_level:
                 return cst.Name(self.module_level[target.value])
+        if isinstance(target, cst.Call) and not target.args and isinstance(target.func, cst.Name):
+            # `Cls().apply(...)`: the instance only served to reach apply.
+            rewritten = self.leave_Attribute(original_node, updated_node.with_changes(value=target.func))
+            return rewritten if isinstance(rewritten, cst.Name) else updated_node
         if isinstance(target, cst.Attribute) and target.attr.value in self.module_level:
             return cst.Name(self.module_level[target.attr.value])  # self.SpikeFn.apply, LIF.SpikeFn.apply
         return updated_node
@@ -206,8 +213,11 @@ class _Transformer(cst.CSTTransformer):
         return updated_node.with_changes(body=body)
 
 
-def _needs_torch_import(index: ModuleIndex) -> bool:
-    return index.imports.names.get("torch") != "torch"
+def torch_name(index: ModuleIndex) -> str | None:
+    """The module's own name for torch (`import torch as th` -> "th"), if it has one."""
+    if index.imports.names.get("torch") == "torch":
+        return "torch"
+    return next((local for local, full in sorted(index.imports.names.items()) if full == "torch"), None)
 
 
 def _with_torch_import(module: cst.Module) -> cst.Module:
@@ -226,6 +236,16 @@ def _with_torch_import(module: cst.Module) -> cst.Module:
     return module.with_changes(body=[*module.body[:position], line, *module.body[position:]])
 
 
+def _autocast_decorator(ir: FunctionIR) -> str | None:
+    for method in (ir.forward_def, ir.backward_def):
+        for decorator in method.decorators if method is not None else ():
+            node = decorator.decorator.func if isinstance(decorator.decorator, cst.Call) else decorator.decorator
+            name = (dotted_name(node) or "").split(".")[-1]
+            if name in ("custom_fwd", "custom_bwd"):
+                return name
+    return None
+
+
 def rewrite_module(data: bytes, options: RewriteOptions = RewriteOptions()) -> ModuleRewrite:
     """Raises cst.ParserSyntaxError / UnicodeDecodeError for input the caller reports."""
     module = cst.parse_module(data)
@@ -234,6 +254,7 @@ def rewrite_module(data: bytes, options: RewriteOptions = RewriteOptions()) -> M
     if not classes:
         return result
     taken = bound_names(module)
+    torch_alias = torch_name(index)
     plans: dict[int, _Plan] = {}
     candidates: dict[int, ClassInfo] = {}
     for info in classes:
@@ -247,6 +268,11 @@ def rewrite_module(data: bytes, options: RewriteOptions = RewriteOptions()) -> M
         if suppressed is not None and (not suppressed or decision.code in suppressed):
             result.outcomes.append(ClassOutcome(info.qualname, "ignored", decision.code, "suppressed by comment"))
             continue
+        autocast = _autocast_decorator(ir)
+        if autocast is not None:
+            result.outcomes.append(ClassOutcome(info.qualname, "held-back", decision.code,
+                                                f"uses @{autocast}: its autocast casting is not reproduced yet"))
+            continue
         if decision.fix == "unsafe" and not options.unsafe_fixes:
             why = "; ".join(decision.notes) or "unsafe fix"
             result.outcomes.append(ClassOutcome(info.qualname, "held-back", decision.code,
@@ -256,7 +282,7 @@ def rewrite_module(data: bytes, options: RewriteOptions = RewriteOptions()) -> M
             name = _choose_name(info.name, taken)
             writer = FunctionWriter(ir, info.name, name, module.default_indent, module.default_newline,
                                     style=options.style, fast_path=options.fast_path,
-                                    allow_probe=options.unsafe_fixes)
+                                    allow_probe=options.unsafe_fixes, torch_name=torch_alias or "torch")
             emitted = writer.write()
         except Refusal as refusal:
             result.outcomes.append(ClassOutcome(info.qualname, "held-back", decision.code, refusal.reason))
@@ -283,7 +309,7 @@ def rewrite_module(data: bytes, options: RewriteOptions = RewriteOptions()) -> M
     if not plans:
         return result
     new = module.visit(_Transformer(plans, module.config_for_parsing))
-    if _needs_torch_import(index):
+    if torch_alias is None:
         new = _with_torch_import(new)
     result.source = new.bytes
     return result

@@ -25,7 +25,7 @@ import libcst as cst
 from fgi_rewrite.arguments import make_arguments
 from fgi_rewrite.discovery import find_function_classes
 from fgi_rewrite.extract import extract
-root, cases, out = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
+root, cases, out, given = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3], json.loads(sys.argv[4])
 sys.path.insert(0, root)
 results = {}
 for case in cases:
@@ -41,7 +41,9 @@ for case in cases:
         ir = extract(next(c for c in classes if c.qualname == case["qualname"]), index)
         entry = []
         for dtype in (torch.float64, torch.float32):
-            args, leaves, described = make_arguments(ir, vars(module), dtype, seed=0)
+            mine = {k.split(".")[-1]: v for k, v in given.items() if k.rsplit(".", 1)[0] == case["qualname"]}
+            overrides = {name: (lambda x, code=code: eval(code, {"torch": torch, "x": x})) for name, code in mine.items()}
+            args, leaves, described = make_arguments(ir, vars(module), dtype, seed=0, overrides=overrides)
             torch.manual_seed(0)
             y = obj.apply(*args)
             go = torch.randn(y.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64).to(y.dtype)
@@ -54,10 +56,10 @@ torch.save(results, out)
 '''
 
 
-def run_side(root: Path, cases: list[dict], out: Path) -> dict:
+def run_side(root: Path, cases: list[dict], out: Path, given: dict[str, str]) -> dict:
     import torch
 
-    subprocess.run([sys.executable, "-c", SIDE, str(root), json.dumps(cases), str(out)], check=True)
+    subprocess.run([sys.executable, "-c", SIDE, str(root), json.dumps(cases), str(out), json.dumps(given)], check=True)
     return torch.load(out, weights_only=False)
 
 
@@ -74,6 +76,8 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("package", type=Path)
     parser.add_argument("--unsafe-fixes", action="store_true")
+    parser.add_argument("--arg", action="append", default=[], metavar="QUALNAME.PARAM=EXPR",
+                        help="value for a non-differentiable input, a Python expression (x is the input tensor)")
     options = parser.parse_args()
     package = options.package.resolve()
     work = Path(tempfile.mkdtemp(prefix="fgi-accept-"))
@@ -93,8 +97,9 @@ def main() -> int:
             module = ".".join(relative.with_suffix("").parts)
             cases.append({"module": module, "qualname": parts[1],
                           "original_file": str(package.parent / relative)})
-    original = run_side(package.parent, cases, work / "original.pt")
-    rewritten = run_side(work, cases, work / "rewritten.pt")
+    given = dict(item.split("=", 1) for item in options.arg)
+    original = run_side(package.parent, cases, work / "original.pt", given)
+    rewritten = run_side(work, cases, work / "rewritten.pt", given)
     import torch
 
     tolerance = 16 if options.unsafe_fixes else 0

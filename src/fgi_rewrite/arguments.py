@@ -60,6 +60,10 @@ def make_arguments(
         elif any(getattr(saved, "value", None) == item.name for saved in ir.saved):
             arguments.append(torch.tensor(SCALAR, dtype=dtype))
             described.append(f"{item.name}=tensor({SCALAR}) (saved for backward)")
+        elif _annotation(ir, item.name) in ("int", "bool"):
+            value = 3 if _annotation(ir, item.name) == "int" else True
+            arguments.append(value)
+            described.append(f"{item.name}={value} (annotated {_annotation(ir, item.name)})")
         elif item.default is not None:
             arguments.append(eval(item.default, dict(namespace)))  # the signature's own default
             described.append(f"{item.name}={item.default} (default)")
@@ -67,3 +71,10 @@ def make_arguments(
             arguments.append(SCALAR)
             described.append(f"{item.name}={SCALAR} (no default)")
     return arguments, leaves, described
+
+
+def _annotation(ir: FunctionIR, name: str) -> str | None:
+    for param in ir.params:
+        if param.name.value == name and param.annotation is not None:
+            return code_of(param.annotation.annotation)
+    return None

@@ -206,6 +206,8 @@ class FunctionWriter:
         self.allow_probe = allow_probe
         self.torch = torch_name  # the module's own name for torch (`import torch as th`)
         self.dtype_names: dict[str, str] = {}
+        self.inputs: dict[str, str] = {}  # differentiable input -> the name holding its argument
+        self.rebound_later: set[str] = set()
         self.ir = ir
         self.class_name = class_name
         self.name = function_name
@@ -247,8 +249,17 @@ class FunctionWriter:
         *head, last = body
         if not (isinstance(last, cst.SimpleStatementLine) and isinstance(last.body[-1], cst.Return)):
             raise Refusal("FGI111", "forward does not end with its return statement", ir.forward_def)
-        for stmt in head:
+        # A differentiable input that forward rebinds (`x = x.flatten()`) must still be the
+        # carrier's input: keep the argument under another name first.
+        self.inputs: dict[str, str] = {}
+        for item in ir.inputs:
+            if item.gradient is not None and item.name in _assigned_names(body):
+                self.inputs[item.name] = self._fresh(f"{item.name}_in")
+                self._add(self.forward_lines, f"{self.inputs[item.name]} = {item.name}")
+        for position, stmt in enumerate(head):
+            self.rebound_later = _assigned_names(head[position + 1:]) | _assigned_names(last.body[:-1])
             self._forward_statement(stmt, ctx)
+        self.rebound_later = set()
         for small in last.body[:-1]:
             self._forward_statement(cst.SimpleStatementLine(body=[small]), ctx)
         returned = last.body[-1].value  # type: ignore[union-attr]
@@ -318,7 +329,11 @@ class FunctionWriter:
                 isinstance(value, cst.Name) and value.value in ("True", "False", "None")):
             return value
         name = self._fresh(base)
-        self._add(self.no_grad_lines, f"{name} = {code_of(value)}")
+        if _mentions(value, self.rebound_later):
+            # It reads a name forward rebinds afterwards: capture it here, as ctx did.
+            self._add(self.forward_lines, f"{name} = {code_of(value)}")
+        else:
+            self._add(self.no_grad_lines, f"{name} = {code_of(value)}")
         return cst.Name(name)
 
     def _setup_context(self, value: cst.BaseExpression) -> None:
@@ -495,7 +510,7 @@ class FunctionWriter:
                     self.dtype_names[question] = self._fresh("dtype")
                     self._add(self.no_grad_lines, f"{self.dtype_names[question]} = {question}")
                 dtype = self.dtype_names[question]
-        term = source.name
+        term = self.inputs.get(source.name, source.name)
         if track_dtype:
             term = f"{term}.to({dtype})"
             if source.role == "broadcast":
@@ -553,7 +568,7 @@ class FunctionWriter:
         positions = {i.name: n for n, i in enumerate(ir.inputs)}
         for source in differentiable:
             g = f"{factor}[{positions[source.name]}]" if ir.returns_tuple else factor
-            terms.append(f"{source.name} * {g}")
+            terms.append(f"{self.inputs.get(source.name, source.name)} * {g}")
         return terms, helper
 
     def _annotation_of(self, value: cst.BaseExpression) -> str:

@@ -239,3 +239,23 @@ def test_prefilter_lets_every_spelling_of_the_base_through(source: str) -> None:
     """), "    ")
     reports, _ = scan_source(source.format(body=body).encode(), "case.py")
     assert [(r.qualname, r.status) for r in reports] == [("S", "convertible")]
+
+
+def test_data_attribute_of_the_gradient_is_not_the_gradient() -> None:
+    # torch's own Complex Function returns grad_output.real, grad_output.imag.
+    status, code, _, reason = classify(spike("return grad_output.real"))
+    assert (status, code) == ("refused", "FGI111")
+    assert "grad_output.real" in reason
+
+
+def test_conditional_raise_in_backward_is_refused() -> None:
+    body = "if SIMULATE_ERROR:\n    raise RuntimeError('simulated')\nreturn grad_output"
+    status, code, _, reason = classify(spike(body))
+    assert (status, code) == ("refused", "FGI108")
+    assert "may raise" in reason
+
+
+def test_gradient_scattered_into_a_larger_tensor_is_not_elementwise() -> None:
+    body = "result = grad_output.new_zeros(ctx.shape)\nresult[ctx.idx] = grad_output\nreturn result"
+    status, code, _, _ = classify(spike(body))
+    assert (status, code) == ("refused", "FGI103")

@@ -96,9 +96,10 @@ _CODES = [
     ),
     Code(
         "FGI108", "broken", "refused",
-        "backward always raises",
-        "a backward that raises is a broken class; the rewriter never changes behaviour silently, "
-        "so it stays as it is.",
+        "backward raises",
+        "a backward that always raises is a broken class, and one that may raise (a simulated "
+        "failure, a check) would stop raising once the gradient moves to forward; the rewriter "
+        "never changes behaviour silently, so the class stays as it is.",
     ),
     Code(
         "FGI109", "no-backward", "refused",

@@ -9,6 +9,7 @@ this pass makes them call the function directly and imports it where needed.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -144,7 +145,15 @@ def patch_call_sites(sources: dict[Path, bytes], converted: dict[Path, dict[str,
     parsed: dict[Path, cst.Module] = {}
     names: dict[Path, str] = {}
     facts: dict[str, _ModuleFacts] = {}
+    # Only files that import a converted class or call its apply, or re-export a module
+    # holding one with `import *`, need parsing.
+    names_pattern = b"|".join(re.escape(n.encode()) for classes in converted.values() for n in classes)
+    stems = b"|".join(re.escape(p.stem.encode()) for p in converted)
+    wanted = re.compile(rb"\b(?:" + names_pattern + rb")\s*(?:\(\s*\))?\s*\.\s*apply\b|import[^\n]*\b(?:"
+                        + names_pattern + rb")\b|from\s+[\w.]*\b(?:" + stems + rb")\s+import\s+\*")
     for path, data in sources.items():
+        if path not in converted and not wanted.search(data):
+            continue
         try:
             parsed[path] = cst.parse_module(data)
         except (cst.ParserSyntaxError, UnicodeDecodeError, LookupError, SyntaxError):

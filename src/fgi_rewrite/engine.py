@@ -94,8 +94,12 @@ def _syntax_error(data: bytes, path: str, error: cst.ParserSyntaxError) -> FileE
     return FileError(path, error.raw_line, error.raw_column + 1, "FGI902", f"syntax error: {error.message}")
 
 
+def could_define_function(data: bytes) -> bool:
+    return _PREFILTER.search(data) is not None
+
+
 def scan_source(data: bytes, path: str) -> tuple[list[FunctionReport], list[FileError]]:
-    if not _PREFILTER.search(data):
+    if not could_define_function(data):
         return [], []
     try:
         module = cst.parse_module(data)

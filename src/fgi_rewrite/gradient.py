@@ -182,7 +182,9 @@ class BackwardReader:
         if isinstance(small, cst.Raise):
             if top and not self.returns:
                 self.raised_unconditionally = small
-            return True
+                return True
+            # FGI has no backward to raise from: the error would silently disappear.
+            raise Refusal("FGI108", f"backward may raise: {code_of(small).strip()}", small)
         if isinstance(small, cst.Assign):
             value = self.expr(small.value)
             for target in small.targets:
@@ -281,10 +283,12 @@ class BackwardReader:
 
     def _subscript_assign(self, target: cst.Subscript, value: Value, stmt: cst.CSTNode) -> None:
         root = _root_name(target)
+        read_in_place = False  # the value was read from a gradient under this same index
         if isinstance(value, Linear) and value.index is not None:
             if value.index != _index_code(target):
                 raise Refusal("FGI103", f"backward is not elementwise: moves elements: {code_of(stmt).strip()}", stmt)
             value = replace(value, index=None)
+            read_in_place = True
         current = self.env.get(root) if root else None
         if isinstance(current, Linear):
             if isinstance(value, Linear) or (isinstance(value, Const) and self._zero(value.node)):
@@ -295,6 +299,10 @@ class BackwardReader:
                 f"{code_of(stmt).strip()}", stmt,
             )
         if isinstance(value, Linear):
+            if not read_in_place:
+                # The whole gradient written into part of another tensor: its shape and the
+                # positions of its elements change.
+                raise Refusal("FGI103", f"backward is not elementwise: moves elements: {code_of(stmt).strip()}", stmt)
             if root in self.locals:
                 self._bind(root, value.opaque(f"assembled by indexing: {code_of(stmt).strip()}"))
                 return
@@ -473,7 +481,9 @@ class BackwardReader:
                 return Const(node)
             if attr in _NONELEMENTWISE:
                 raise Refusal("FGI103", f"backward is not elementwise: {code_of(node)}", node)
-            return base  # bound method; the call decides
+            # Method calls never come here (_call reads the receiver itself): this is a data
+            # attribute such as .real or .grad, which is not the gradient.
+            raise Refusal("FGI111", f"backward reads {code_of(node)}, which the analysis does not follow", node)
         if isinstance(base, TupleValue):
             return Const(node)
         return Const(node)

@@ -11,6 +11,7 @@ shim. Nothing is imported or executed.
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -19,7 +20,7 @@ import libcst as cst
 from .classify import decide
 from .discovery import ClassInfo, ModuleIndex, dotted_name, find_function_classes
 from .emit import FunctionWriter, snake_case
-from .engine import suppressed_codes
+from .engine import could_define_function, suppressed_codes
 from .extract import extract
 from .ir import FunctionIR, Refusal
 
@@ -76,7 +77,7 @@ def bound_names(module: cst.Module) -> set[str]:
             return False
 
     module.visit(Binder())
-    return names
+    return names | set(dir(builtins))  # `complex`, `round`: never shadow a builtin
 
 
 def _choose_name(class_name: str, taken: set[str]) -> str:
@@ -248,6 +249,8 @@ def _autocast_decorator(ir: FunctionIR) -> str | None:
 
 def rewrite_module(data: bytes, options: RewriteOptions = RewriteOptions()) -> ModuleRewrite:
     """Raises cst.ParserSyntaxError / UnicodeDecodeError for input the caller reports."""
+    if not could_define_function(data):
+        return ModuleRewrite(source=data)  # nothing to convert: not even parsed
     module = cst.parse_module(data)
     classes, index = find_function_classes(module)
     result = ModuleRewrite(source=data)

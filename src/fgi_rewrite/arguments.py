@@ -57,6 +57,9 @@ def make_arguments(
         elif item.name in overrides:
             arguments.append(overrides[item.name](base.to(dtype)))
             described.append(f"{item.name}=given")
+        elif item.name == ir.returns_input or _used_as_tensor(ir, item.name):
+            arguments.append((base * 0.5).round().to(dtype))  # another tensor of the output's shape
+            described.append(f"{item.name}=tensor{list(SHAPE)} (forward uses it as a tensor)")
         elif any(getattr(saved, "value", None) == item.name for saved in ir.saved):
             arguments.append(torch.tensor(SCALAR, dtype=dtype))
             described.append(f"{item.name}=tensor({SCALAR}) (saved for backward)")
@@ -78,3 +81,11 @@ def _annotation(ir: FunctionIR, name: str) -> str | None:
         if param.name.value == name and param.annotation is not None:
             return code_of(param.annotation.annotation)
     return None
+
+
+def _used_as_tensor(ir: FunctionIR, name: str) -> bool:
+    """Forward calls a tensor method on it (x2.clone(), x2.dtype is not a call)."""
+    import re
+
+    code = code_of(ir.forward_def) if ir.forward_def is not None else ""
+    return bool(re.search(rf"\b{re.escape(name)}\.(?!item\()\w+\(", code))

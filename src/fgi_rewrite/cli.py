@@ -118,3 +118,79 @@ def rewrite(paths: tuple[str, ...], show_diff: bool, check: bool, out_dir: str |
     for file in found.files:
         run.process(file, display_path(file))
     sys.exit(run.finish())
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.option("--unsafe-fixes", is_flag=True, help="Also verify unsafe (probe-path) rewrites.")
+@click.option("--against", type=click.Path(exists=True, file_okay=False, path_type=str),
+              help="Compare with an already rewritten copy (rewrite --out DIR, or a hand migration).")
+@click.option("--map", "mapping", multiple=True, metavar="Cls=module:function",
+              help="Where the copy given with --against keeps a class's replacement.")
+@click.option("--arg", "arguments", multiple=True, metavar="Cls.param=EXPR",
+              help="Value for a non-differentiable input (a Python expression; x is the input tensor).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random inputs (recorded).")
+@click.option("--dtype", "dtypes", multiple=True, type=click.Choice(["float64", "float32", "bfloat16", "float16"]),
+              help="Dtypes to check (default: all four).")
+@click.option("--compat", type=click.Choice(["none", "default", "full"]), default="default", show_default=True,
+              help="Compatibility matrix: default cells, or full (adds torch.compile and torch.export; slow).")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--exclude", multiple=True, metavar="GLOB", help="Skip files and directories matching GLOB.")
+def verify(paths: tuple[str, ...], unsafe_fixes: bool, against: str | None, mapping: tuple[str, ...],
+           arguments: tuple[str, ...], seed: int, dtypes: tuple[str, ...], compat: str, output_format: str,
+           exclude: tuple[str, ...]) -> None:
+    """Run every rewritten class beside its FGI function and compare them.
+
+    This RUNS YOUR CODE: the original modules and their rewritten twins are imported and
+    executed (each side in a process of its own). Nothing is written to PATHS.
+    """
+    from pathlib import Path
+
+    from .files import discover, display_path
+    from .verify import DEFAULT_DTYPES, VerifyOptions, verify as run_verify
+
+    def pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
+        result = {}
+        for value in values:
+            key, sep, rest = value.partition("=")
+            if not sep or not key or not rest:
+                raise click.BadParameter(f"{value!r}: expected {what}")
+            result[key.strip()] = rest.strip()
+        return result
+
+    options = VerifyOptions(unsafe_fixes=unsafe_fixes, seed=seed, dtypes=dtypes or DEFAULT_DTYPES,
+                            compat=compat,  # type: ignore[arg-type]
+                            arguments=pairs(arguments, "Cls.param=EXPR"),
+                            against=Path(against) if against else None, mapping=pairs(mapping, "Cls=module:function"))
+    click.echo("verify runs your code: importing the original modules and their FGI twins", err=True)
+    found = discover(paths, exclude=exclude)
+    for error in found.errors:
+        click.echo(f"error: {error.message}", err=True)
+    verdicts = run_verify([(f, display_path(f)) for f in found.files], options)
+    if output_format == "json":
+        import json
+
+        from . import __version__
+
+        document = {"schema_version": 1, "tool": {"name": "fgi-rewrite", "version": __version__},
+                    "command": "verify", "seed": seed, "dtypes": list(options.dtypes),
+                    "functions": [v.to_json() for v in verdicts]}
+        click.echo(json.dumps(document, indent=2))
+    else:
+        for v in verdicts:
+            click.echo(f"{v.path}: {v.qualname}: {v.status}: {v.reason}")
+            if v.arguments:
+                click.echo(f"    arguments: {', '.join(v.arguments)}")
+            for note in v.notes[:3]:
+                click.echo(f"    note: {note}")
+            for hazard in v.hazards[:3]:
+                click.echo(f"    hazard: {hazard}")
+            for side, cells in v.compat.items():
+                if cells:
+                    row = ", ".join(f"{name} {status}" for name, (status, _) in cells.items())
+                    click.echo(f"    {side}: {row}")
+    counts = {s: sum(v.status == s for v in verdicts) for s in ("equivalent", "different", "skipped", "error")}
+    click.echo(", ".join(f"{n} {s}" for s, n in counts.items()) + f" (seed {seed})", err=True)
+    if counts["error"] or found.errors:
+        sys.exit(EXIT_ERROR)
+    sys.exit(EXIT_FINDINGS if counts["different"] else EXIT_CLEAN)

@@ -1,0 +1,296 @@
+"""`verify`: run every converted class beside its FGI twin and compare what they compute.
+
+The rewrite happens in memory; the original tree and a rewritten copy of it (or a tree the
+user migrated, with --against) are each imported in a process of their own by
+verify_side.py, which saves values and gradients; this module compares them. Forward values
+must be bitwise identical (signed zeros, NaN class, dtype, shape, device); gradients agree
+within k ulps of max(|a|, |b|), k = 0 for symbolic rewrites. Non-finite inputs and overflowing
+surrogates are hazards, reported apart. This runs user code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from .crossfile import module_name
+from .rewrite import RewriteOptions, rewrite_module
+
+Status = Literal["equivalent", "different", "skipped", "error"]
+PROBE_ULPS = 16  # probe-path (unsafe) gradients; a Fourier sum of terms needs 9 on the fixtures
+DEFAULT_DTYPES = ("float64", "float32", "bfloat16", "float16")
+
+
+@dataclass
+class Case:
+    key: str
+    path: str
+    file: Path
+    qualname: str
+    module: str
+    object: str
+    object_kind: Literal["class", "function"]
+    tolerance: int
+    twin: tuple[str, str, str]  # module, object path, "class" (use .apply) or "function"
+    arguments: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Verdict:
+    path: str
+    qualname: str
+    status: Status
+    reason: str
+    tolerance_ulps: int = 0
+    max_ulps: float = 0.0
+    runs: int = 0
+    arguments: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    hazards: list[str] = field(default_factory=list)
+    compat: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def import_root(path: Path) -> Path:
+    folder = path.resolve().parent
+    while (folder / "__init__.py").exists():
+        folder = folder.parent
+    return folder
+
+
+@dataclass
+class VerifyOptions:
+    unsafe_fixes: bool = False
+    seed: int = 0
+    repeats: int = 2
+    dtypes: tuple[str, ...] = DEFAULT_DTYPES
+    compat: Literal["none", "default", "full"] = "default"
+    arguments: dict[str, str] = field(default_factory=dict)  # "Cls.param" -> Python expression
+    against: Path | None = None
+    mapping: dict[str, str] = field(default_factory=dict)  # "Cls" -> "module:function"
+
+
+def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> tuple[list[Case], list[Verdict], dict[Path, bytes]]:
+    """Cases to run, classes that cannot be verified (with why), and the rewritten sources."""
+    cases: list[Case] = []
+    skipped: list[Verdict] = []
+    rewritten: dict[Path, bytes] = {}
+    rewrite_options = RewriteOptions(unsafe_fixes=options.unsafe_fixes)
+    for file, shown in files:
+        data = file.read_bytes()
+        result = rewrite_module(data, rewrite_options)
+        if result.changed:
+            rewritten[file] = result.source
+        module = module_name(file)
+        from .engine import scan_source
+
+        fixes = {r.qualname: r.fix for r in scan_source(data, shown)[0]}
+        for outcome in result.outcomes:
+            if options.against is not None:
+                if outcome.outcome not in ("rewritten", "held-back"):
+                    continue
+            elif outcome.outcome != "rewritten":
+                if outcome.outcome == "held-back":
+                    skipped.append(Verdict(shown, outcome.qualname, "skipped", f"not rewritten: {outcome.reason}"))
+                continue
+            if "<locals>" in outcome.qualname:
+                skipped.append(Verdict(shown, outcome.qualname, "skipped",
+                                       "defined inside a function: reachable only through its callers"))
+                continue
+            arguments = {k.rsplit(".", 1)[1]: v for k, v in options.arguments.items()
+                         if k.rsplit(".", 1)[0] in (outcome.qualname, outcome.qualname.split(".")[-1])}
+            tolerance = 0 if fixes.get(outcome.qualname) == "safe" else PROBE_ULPS
+            twin_module, twin_object, kind = module, outcome.qualname, "class"
+            if options.against is None and outcome.function:
+                twin_object, kind = outcome.function, "function"
+            mapped = options.mapping.get(outcome.qualname) or options.mapping.get(outcome.qualname.split(".")[-1])
+            if mapped:
+                twin_module, _, twin_object = mapped.partition(":")
+                kind = "function"
+            key = f"{shown}::{outcome.qualname}"
+            cases.append(Case(key, shown, file, outcome.qualname, module, outcome.qualname, "class", tolerance,
+                              (twin_module, twin_object, kind), arguments))
+    return cases, skipped, rewritten
+
+
+def build_twin(cases: list[Case], rewritten: dict[Path, bytes]) -> Path:
+    """A copy of every package the cases live in, with the rewritten files in place."""
+    twin = Path(tempfile.mkdtemp(prefix="fgi-verify-"))
+    copied: set[Path] = set()
+    for case in cases:
+        root = import_root(case.file)
+        top = case.module.split(".")[0]
+        source = root / top if (root / top).is_dir() else root / f"{top}.py"
+        if source in copied:
+            continue
+        copied.add(source)
+        if source.is_dir():
+            shutil.copytree(source, twin / top, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".git"))
+        else:
+            shutil.copy2(source, twin / source.name)
+    for file, data in rewritten.items():
+        root = import_root(file)
+        target = twin / file.resolve().relative_to(root)
+        if target.exists():
+            target.write_bytes(data)
+    return twin
+
+
+def run_side(side: str, root: Path, cases: list[Case], options: VerifyOptions, work: Path) -> dict[str, Any]:
+    import torch
+
+    out = work / f"{side}.pt"
+    job = {
+        "side": side, "root": str(root), "out": str(out), "seed": options.seed, "repeats": options.repeats,
+        "dtypes": list(options.dtypes), "compat": options.compat, "threads": 1,
+        "cases": [{
+            "key": c.key, "module": c.module if side == "original" else c.twin[0],
+            "object": c.object if side == "original" else c.twin[1],
+            "object_kind": "class" if side == "original" else c.twin[2],
+            "original_file": str(c.file.resolve()), "qualname": c.qualname, "arguments": c.arguments,
+        } for c in cases],
+    }
+    job_file = work / f"{side}.json"
+    job_file.write_text(json.dumps(job))
+    environment = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    result = subprocess.run([sys.executable, "-m", "fgi_rewrite.verify_side", str(job_file)],
+                            capture_output=True, text=True, env=environment)
+    if result.returncode != 0 or not out.exists():
+        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        return {c.key: {"error": f"the {side} side crashed: {last}"} for c in cases}
+    return torch.load(out, weights_only=False)
+
+
+def _bits_differ(a: Any, b: Any) -> int:
+    """Elements whose bits differ (signed zeros and NaN payloads count); all when the
+    dtype, shape or device differ."""
+    import torch
+
+    if a.dtype != b.dtype or a.shape != b.shape or a.device != b.device:
+        return max(a.numel(), b.numel(), 1)
+    width = {8: torch.int64, 4: torch.int32, 2: torch.int16, 1: torch.int8}[a.element_size()]
+    return int((a.contiguous().view(width) != b.contiguous().view(width)).sum())
+
+
+def _bits_equal(a: Any, b: Any) -> bool:
+    return _bits_differ(a, b) == 0
+
+
+def _ulps(a: Any, b: Any, precision: Any) -> float:
+    import torch
+
+    a64, b64 = a.double(), b.double()
+    scale = torch.maximum(a64.abs(), b64.abs())
+    finfo = torch.finfo(precision)
+    ulp = torch.where(scale > 0, scale * finfo.eps, torch.full_like(scale, finfo.tiny))
+    return float(((a64 - b64).abs() / ulp).max()) if a.numel() else 0.0
+
+
+def compare(case: Case, original: dict[str, Any], twin: dict[str, Any]) -> Verdict:
+    import torch
+
+    verdict = Verdict(case.path, case.qualname, "equivalent", "", tolerance_ulps=case.tolerance)
+    if "error" in original or "error" in twin:
+        if "error" in original and original.get("error") == twin.get("error"):
+            verdict.status, verdict.reason = "skipped", f"the original fails on the inferred arguments too: {original['error']}"
+        else:
+            verdict.status = "error"
+            verdict.reason = "; ".join(f"{side}: {r['error']}" for side, r in (("original", original), ("FGI", twin))
+                                       if "error" in r)
+        return verdict
+    verdict.arguments = original.get("arguments", [])
+    verdict.compat = {"original": original.get("compat", {}), "fgi": twin.get("compat", {})}
+    if original.get("probe_problems"):
+        verdict.status = "error"
+        verdict.reason = f"classification error: {original['probe_problems'][0]}; this class must not be rewritten"
+        return verdict
+    problems: list[str] = []
+    for run, a in original["runs"].items():
+        b = twin["runs"].get(run)
+        if b is None:
+            problems.append(f"{run}: missing on the FGI side")
+            continue
+        verdict.runs += 1
+        if a["requires_grad"] != b["requires_grad"]:
+            verdict.notes.append(f"{run}: output requires_grad {a['requires_grad']} vs FGI {b['requires_grad']}")
+        finite = torch.ones(a["out"].shape, dtype=torch.bool)
+        for g in a["grads"]:
+            if g is not None and g.shape == a["out"].shape:
+                finite &= torch.isfinite(g)
+        if a["out"].shape == b["out"].shape and a["out"].dtype == b["out"].dtype:
+            same = _bits_equal(a["out"][finite], b["out"][finite]) if finite.any() else True
+            overflow = int((~finite).sum()) if not _bits_equal(a["out"], b["out"]) else 0
+            if overflow:
+                verdict.hazards.append(f"{run}: {overflow} elements where the surrogate is not finite: FGI's value is NaN")
+        else:
+            same = False
+        if not same:
+            problems.append(f"{run}: forward differs ({a['out'].dtype} {tuple(a['out'].shape)} vs "
+                            f"{b['out'].dtype} {tuple(b['out'].shape)})")
+            continue
+        for position, (ga, gb) in enumerate(zip(a["grads"], b["grads"])):
+            if (ga is None) != (gb is None):
+                verdict.notes.append(f"{run}: gradient {position} is None on one side only")
+                continue
+            if ga is None:
+                continue
+            if ga.shape != gb.shape or ga.dtype != gb.dtype:
+                problems.append(f"{run}: gradient {position} shape/dtype differs")
+                continue
+            mask = torch.isfinite(ga) & torch.isfinite(gb)
+            precision = max((ga.dtype, a["out"].dtype), key=lambda d: torch.finfo(d).eps)
+            ulps = _ulps(ga[mask], gb[mask], precision)
+            tolerance = case.tolerance if ga.shape == a["out"].shape else max(case.tolerance, 4)
+            verdict.max_ulps = max(verdict.max_ulps, ulps)
+            if ulps > tolerance:
+                problems.append(f"{run}: gradient {position} differs by {ulps:.3g} ulps (tolerance {tolerance})")
+    hazard_a, hazard_b = original.get("hazard"), twin.get("hazard")
+    if hazard_a is not None and hazard_b is not None and not _bits_equal(hazard_a["out"], hazard_b["out"]):
+        count = _bits_differ(hazard_a["out"], hazard_b["out"])
+        verdict.hazards.append(f"±inf/NaN inputs: FGI's value differs in {count} elements (the cancel pair is NaN)")
+    if original.get("hazard_error") or twin.get("hazard_error"):
+        verdict.hazards.append(f"±inf/NaN inputs raise: original {original.get('hazard_error', 'runs')}; "
+                               f"FGI {twin.get('hazard_error', 'runs')}")
+    compat_original, compat_fgi = verdict.compat.get("original", {}), verdict.compat.get("fgi", {})
+    if "double backward" in compat_fgi and compat_fgi["double backward"][0] == "ok" and \
+            compat_original.get("double backward", ["", ""])[0] == "ok" and \
+            compat_fgi["double backward"][1] != compat_original["double backward"][1]:
+        verdict.hazards.append("second derivatives differ: FGI's is 0 through the spike")
+    if problems:
+        verdict.status = "different"
+        verdict.reason = problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
+    else:
+        verdict.reason = (f"{verdict.runs} runs: forward bitwise identical, gradients within "
+                          f"{verdict.max_ulps:.3g} ulps (tolerance {case.tolerance})")
+    return verdict
+
+
+def verify(files: list[tuple[Path, str]], options: VerifyOptions) -> list[Verdict]:
+    cases, verdicts, rewritten = plan(files, options)
+    if not cases:
+        return verdicts
+    work = Path(tempfile.mkdtemp(prefix="fgi-verify-run-"))
+    twin = options.against.resolve() if options.against is not None else build_twin(cases, rewritten)
+    roots = {import_root(c.file) for c in cases}
+    results: dict[str, dict[str, Any]] = {}
+    for root in sorted(roots):
+        group = [c for c in cases if import_root(c.file) == root]
+        original = run_side("original", root, group, options, work)
+        fgi = run_side("fgi", twin, group, options, work)
+        for case in group:
+            results[case.key] = {"original": original.get(case.key, {"error": "no result"}),
+                                 "fgi": fgi.get(case.key, {"error": "no result"})}
+    verdicts += [compare(c, results[c.key]["original"], results[c.key]["fgi"]) for c in cases]
+    shutil.rmtree(work, ignore_errors=True)
+    if options.against is None:
+        shutil.rmtree(twin, ignore_errors=True)
+    return verdicts

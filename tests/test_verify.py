@@ -1,0 +1,147 @@
+"""`fgi-rewrite verify`: the statuses, exit codes and isolation a user relies on."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from fgi_rewrite.cli import main
+
+torch = pytest.importorskip("torch")
+
+SPIKE = """\
+import torch
+
+
+class Spike(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, alpha):
+        ctx.save_for_backward(x)
+        ctx.alpha = alpha
+        return (x > 0).float()
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return grad_output / (ctx.alpha * x.abs() + 1.0) ** 2, None
+"""
+
+# A hand migration with a wrong constant: 1.5 instead of 1.0 in the denominator.
+WRONG_MIGRATION = """\
+import torch
+
+
+def spike_fgi(x: torch.Tensor, alpha: float) -> torch.Tensor:
+    value = (x > 0).float()
+    inj = x / ((alpha * x.abs() + 1.5) ** 2).detach()
+    return value.detach() - (inj.detach() - inj)
+"""
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def verdicts(out: str) -> dict[str, dict]:
+    return {f["qualname"]: f for f in json.loads(out)["functions"]}
+
+
+def test_rewritten_class_is_equivalent_and_the_output_says_code_ran(tmp_path: Path) -> None:
+    (tmp_path / "spike.py").write_text(SPIKE)
+    code, out, err = run("verify", "--compat", "none", "--format", "json", "--seed", "3", str(tmp_path))
+    assert code == 0, err
+    assert "runs your code" in err
+    entry = verdicts(out)["Spike"]
+    assert entry["status"] == "equivalent"
+    assert entry["runs"] == 8  # 4 dtypes x 2 seeds
+    assert entry["max_ulps"] == 0
+    assert "alpha=2.7 (no default)" in entry["arguments"]
+    assert json.loads(out)["seed"] == 3
+    assert (tmp_path / "spike.py").read_text() == SPIKE  # verify writes nothing
+
+
+def test_a_wrong_hand_migration_is_different_and_exits_1(tmp_path: Path) -> None:
+    original = tmp_path / "orig"
+    migrated = tmp_path / "migrated"
+    original.mkdir()
+    migrated.mkdir()
+    (original / "spike.py").write_text(SPIKE)
+    (migrated / "spike.py").write_text(WRONG_MIGRATION)
+    code, out, _ = run("verify", "--compat", "none", "--format", "json", "--dtype", "float32", "--against",
+                       str(migrated), "--map", "Spike=spike:spike_fgi", str(original))
+    assert code == 1
+    entry = verdicts(out)["Spike"]
+    assert entry["status"] == "different"
+    assert "gradient 0 differs" in entry["reason"]
+    # On float64 inputs the migration also returns float64 where the original returns float32.
+    code, out, _ = run("verify", "--compat", "none", "--format", "json", "--dtype", "float64", "--against",
+                       str(migrated), "--map", "Spike=spike:spike_fgi", str(original))
+    assert "forward differs (torch.float32 (6, 5) vs torch.float64 (6, 5))" in verdicts(out)["Spike"]["reason"]
+
+
+def test_a_correct_hand_migration_is_equivalent(tmp_path: Path) -> None:
+    original = tmp_path / "orig"
+    migrated = tmp_path / "migrated"
+    original.mkdir()
+    migrated.mkdir()
+    (original / "spike.py").write_text(SPIKE)
+    (migrated / "spike.py").write_text(WRONG_MIGRATION.replace("+ 1.5", "+ 1.0"))
+    code, out, err = run("verify", "--compat", "none", "--format", "json", "--dtype", "float32",
+                         "--against", str(migrated), "--map", "Spike=spike:spike_fgi", str(original))
+    assert code == 0, err
+    assert verdicts(out)["Spike"]["status"] == "equivalent"
+
+
+def test_package_with_absolute_self_imports_runs_the_rewritten_twin(tmp_path: Path) -> None:
+    package = tmp_path / "snnlib"
+    package.mkdir()
+    (package / "__init__.py").write_text("from snnlib.surrogate import Spike\n")
+    (package / "surrogate.py").write_text(SPIKE)
+    (package / "layers.py").write_text("from snnlib.surrogate import Spike\n\ndef fire(x):\n    return Spike.apply(x, 2.0)\n")
+    code, out, err = run("verify", "--compat", "none", "--format", "json", "--dtype", "float64", str(package))
+    assert code == 0, err
+    assert verdicts(out)["Spike"]["status"] == "equivalent"
+
+
+def test_inputs_that_cannot_be_inferred_are_skipped_with_the_reason(tmp_path: Path) -> None:
+    needs_int = SPIKE.replace("ctx.alpha = alpha", "ctx.alpha = alpha\n        assert isinstance(alpha, int), 'alpha must be an int'")
+    (tmp_path / "spike.py").write_text(needs_int)
+    code, out, _ = run("verify", "--compat", "none", "--format", "json", "--dtype", "float32", str(tmp_path))
+    entry = verdicts(out)["Spike"]
+    assert entry["status"] == "skipped"
+    assert "alpha must be an int" in entry["reason"]
+    code, out, _ = run("verify", "--compat", "none", "--format", "json", "--dtype", "float32",
+                       "--arg", "Spike.alpha=3", str(tmp_path))
+    assert code == 0 and verdicts(out)["Spike"]["status"] == "equivalent"
+
+
+def test_additivity_probe_catches_a_backward_that_is_not_linear() -> None:
+    from fgi_rewrite.verify_side import _probe_backward
+
+    class AbsGrad(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return (x > 0).float()
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            return grad_output.abs()
+
+    class Linear(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return (x > 0).float()
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            (x,) = ctx.saved_tensors
+            return grad_output * torch.exp(-x * x)
+
+    x = torch.randn(6, 5, dtype=torch.float64, requires_grad=True)
+    assert any("not additive" in p for p in _probe_backward(AbsGrad.apply, [x], [x], 0))
+    assert _probe_backward(Linear.apply, [x], [x], 0) == []

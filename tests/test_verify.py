@@ -56,12 +56,18 @@ def test_rewritten_class_is_equivalent_and_the_output_says_code_ran(tmp_path: Pa
     assert code == 0, err
     assert "runs your code" in err
     entry = verdicts(out)["Spike"]
-    assert entry["status"] == "equivalent"
-    assert entry["runs"] == 8  # 4 dtypes x 2 seeds
-    assert entry["max_ulps"] == 0
-    assert "alpha=2.7 (no default)" in entry["arguments"]
+    assert entry["status"] == "equivalent" and entry["fix"] == "safe" and entry["line"] == 4
+    figures = entry["verify"]
+    assert figures["runs"] == 8  # 4 dtypes x 2 seeds
+    assert figures["max_ulps"] == 0
+    assert "alpha=2.7 (no default)" in figures["arguments"]
     assert json.loads(out)["seed"] == 3
     assert (tmp_path / "spike.py").read_text() == SPIKE  # verify writes nothing
+    import jsonschema
+    from importlib import resources
+
+    schema = json.loads(resources.files("fgi_rewrite").joinpath("schema/fgi-rewrite.schema.json").read_text())
+    jsonschema.validate(json.loads(out), schema)
 
 
 def test_a_wrong_hand_migration_is_different_and_exits_1(tmp_path: Path) -> None:

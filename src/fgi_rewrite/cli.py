@@ -172,9 +172,14 @@ def verify(paths: tuple[str, ...], unsafe_fixes: bool, against: str | None, mapp
 
         from . import __version__
 
+        by_status = {s: sum(v.status == s for v in verdicts) for s in ("equivalent", "different", "skipped", "error")}
         document = {"schema_version": 1, "tool": {"name": "fgi-rewrite", "version": __version__},
                     "command": "verify", "seed": seed, "dtypes": list(options.dtypes),
-                    "functions": [v.to_json() for v in verdicts]}
+                    "summary": {"files": len(found.files), "functions": len(verdicts), **by_status,
+                                "errors": len(found.errors), "skipped_files": len(found.skipped)},
+                    "functions": [v.to_json() for v in verdicts],
+                    "errors": [e.to_json() for e in found.errors],
+                    "skipped": [{"path": s.path, "reason": s.reason} for s in found.skipped]}
         click.echo(json.dumps(document, indent=2))
     else:
         for v in verdicts:

@@ -40,6 +40,7 @@ class Case:
     tolerance: int
     twin: tuple[str, str, str]  # module, object path, "class" (use .apply) or "function"
     arguments: dict[str, str] = field(default_factory=dict)
+    report: Any = None
 
 
 @dataclass
@@ -55,9 +56,16 @@ class Verdict:
     notes: list[str] = field(default_factory=list)
     hazards: list[str] = field(default_factory=list)
     compat: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    report: Any = None  # the class's scan report (FunctionReport), for the shared JSON schema
+
+    def details(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k not in ("path", "qualname", "status", "reason", "report")}
 
     def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        """A scan entry of the class with verify's status and reason, and the figures under "verify"."""
+        entry = self.report.to_json() if self.report is not None else {"path": self.path, "qualname": self.qualname}
+        entry.update(status=self.status, reason=self.reason, verify=self.details())
+        return entry
 
 
 def import_root(path: Path) -> Path:
@@ -93,18 +101,21 @@ def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> tuple[list[Ca
         module = module_name(file)
         from .engine import scan_source
 
-        fixes = {r.qualname: r.fix for r in scan_source(data, shown)[0]}
+        reports = {r.qualname: r for r in scan_source(data, shown)[0]}
+        fixes = {name: r.fix for name, r in reports.items()}
         for outcome in result.outcomes:
             if options.against is not None:
                 if outcome.outcome not in ("rewritten", "held-back"):
                     continue
             elif outcome.outcome != "rewritten":
                 if outcome.outcome == "held-back":
-                    skipped.append(Verdict(shown, outcome.qualname, "skipped", f"not rewritten: {outcome.reason}"))
+                    skipped.append(Verdict(shown, outcome.qualname, "skipped", f"not rewritten: {outcome.reason}",
+                                           report=reports.get(outcome.qualname)))
                 continue
             if "<locals>" in outcome.qualname:
                 skipped.append(Verdict(shown, outcome.qualname, "skipped",
-                                       "defined inside a function: reachable only through its callers"))
+                                       "defined inside a function: reachable only through its callers",
+                                       report=reports.get(outcome.qualname)))
                 continue
             arguments = {k.rsplit(".", 1)[1]: v for k, v in options.arguments.items()
                          if k.rsplit(".", 1)[0] in (outcome.qualname, outcome.qualname.split(".")[-1])}
@@ -118,7 +129,7 @@ def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> tuple[list[Ca
                 kind = "function"
             key = f"{shown}::{outcome.qualname}"
             cases.append(Case(key, shown, file, outcome.qualname, module, outcome.qualname, "class", tolerance,
-                              (twin_module, twin_object, kind), arguments))
+                              (twin_module, twin_object, kind), arguments, reports.get(outcome.qualname)))
     return cases, skipped, rewritten
 
 
@@ -198,7 +209,7 @@ def _ulps(a: Any, b: Any, precision: Any) -> float:
 def compare(case: Case, original: dict[str, Any], twin: dict[str, Any]) -> Verdict:
     import torch
 
-    verdict = Verdict(case.path, case.qualname, "equivalent", "", tolerance_ulps=case.tolerance)
+    verdict = Verdict(case.path, case.qualname, "equivalent", "", tolerance_ulps=case.tolerance, report=case.report)
     if "error" in original or "error" in twin:
         if "error" in original and original.get("error") == twin.get("error"):
             verdict.status, verdict.reason = "skipped", f"the original fails on the inferred arguments too: {original['error']}"

@@ -130,7 +130,7 @@ class _Case:
 
     def leaves(self, requires_grad: bool = True) -> list[torch.Tensor]:
         """Fresh copies of the differentiable inputs (a new graph for every cell)."""
-        return [_leaf(self.args[i], requires_grad) for i in self.diff]
+        return [_leaf(_tensor(self.args[i]), requires_grad) for i in self.diff]
 
     def assemble(self, diff_values: Sequence[torch.Tensor]) -> list[object]:
         """The full argument list with the differentiable positions replaced."""
@@ -146,8 +146,8 @@ class _Case:
     def weigh(self, out: torch.Tensor) -> torch.Tensor:
         # A fixed random weight instead of `out.sum()`: with all-ones every element's
         # gradient enters with the same factor, which hides permuted or misplaced
-        # gradients.
-        # Drawn once, for the eager output's shape; batched outputs (vmap) broadcast it.
+        # gradients. Drawn once, for the eager output's shape; batched outputs (vmap)
+        # broadcast it.
         if self.weight is None:
             gen = torch.Generator().manual_seed(SEED)
             dtype = out.dtype if out.is_floating_point() else torch.float32
@@ -262,7 +262,7 @@ def _first_line(exc: BaseException) -> str:
 
 def _clip(text: str) -> str:
     # torch's messages often end in "For more details, please see <url>": noise here.
-    text = re.sub(r"\s*(For more details[^:]*:\s*)?https?://\S+", "", text).rstrip()
+    text = re.sub(r"\s*(For more details[^.]*?(see|at|visit):?\s*)?https?://\S+", "", text).rstrip()
     return text if len(text) <= DETAIL_MAX else text[: DETAIL_MAX - 3] + "..."
 
 
@@ -392,8 +392,8 @@ def _jit_trace(case: _Case) -> Cell:
             what = f" {lines[1]}" if len(lines) > 1 and lines[1].startswith("ERROR") else ""
             cause = f"; TracerWarning: {tracer[0].splitlines()[0]}" if tracer else ""
             return Cell("fails", _clip(_first_line(exc) + what + cause))
-    tracer = [w for w in caught if issubclass(w.category, torch.jit.TracerWarning)]
-    return _run_and_judge_diff_only(case, traced, f"{len(tracer)} TracerWarnings" if tracer else "")
+    count = sum(issubclass(w.category, torch.jit.TracerWarning) for w in caught)
+    return _run_and_judge_diff_only(case, traced, f"{count} TracerWarnings" if count else "")
 
 
 def _run_and_judge_diff_only(case: _Case, f: Callable[..., object], how: str = "") -> Cell:
@@ -497,7 +497,8 @@ def _jvp(case: _Case, no_grad: bool) -> Cell:
     gen = torch.Generator().manual_seed(SEED + 2)
     tangent = torch.randn(x.shape, generator=gen, dtype=torch.float64).to(x.device, x.dtype)
     with torch.set_grad_enabled(not no_grad):
-        primal, tangent_out = torch.func.jvp(lambda t: case.call(case.fn, [t, *rest]), (x,), (tangent,))
+        result = torch.func.jvp(lambda t: case.call(case.fn, [t, *rest]), (x,), (tangent,))
+    primal, tangent_out = result[0], result[1]
     if case.reference is None:
         return case.judge(None, None)
     want = _jvp_reference(case, tangent)

@@ -193,3 +193,36 @@ def test_emitted_function_scripts_and_matches_under_no_grad(tmp_path: Path, fast
     original.FastSigmoid.apply(xa, 25.0).sum().backward()
     scripted(xb, 25.0).sum().backward()
     _assert_bitwise(xa.grad, xb.grad, "scripted gradient")
+
+
+@pytest.mark.parametrize("file,qualname,function", list(_cases()))
+def test_forward_mode_tangent_is_the_surrogate_gradient(rewritten: Path, file: str, qualname: str, function: str) -> None:
+    """torch.func.jvp through the FGI function gives g(x) * t: factors carry no tangent of their
+    own (torch.no_grad() does not stop forward-mode AD; .detach() does)."""
+    stem = file[:-3]
+    original = _load(FIXTURES / file, f"_orig_{stem}")
+    new = _load(rewritten / file, f"_fgi_jvp_{stem}")
+    args, leaves = _inputs(file, original, qualname, torch.float64, 0)
+    position = next(i for i, a in enumerate(args) if a is leaves[0])
+    if leaves[0].dim() == 0:
+        pytest.skip("scalar parameter")
+    tangent = torch.randn(leaves[0].shape, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
+
+    def f(x):
+        call = list(args)
+        call[position] = x
+        return getattr(new, function)(*call)
+
+    torch.manual_seed(0)
+    out, jvp_tangent = torch.func.jvp(f, (leaves[0].detach(),), (tangent,))
+    x = leaves[0].detach().clone().requires_grad_(True)
+    torch.manual_seed(0)
+    y = f(x)
+    if y.shape != x.shape:
+        pytest.skip("input and output shapes differ")
+    (vjp,) = torch.autograd.grad(y, x, tangent.to(y.dtype))
+    # Same factors, applied to t in forward mode and to grad_output in reverse mode: equal up
+    # to the rounding of the value's dtype (the chain runs in it when forward casts to float32).
+    rtol = 8 * torch.finfo(y.dtype).eps
+    atol = torch.finfo(y.dtype).tiny  # the float32 tangent flushes what a float64 gradient keeps
+    assert torch.allclose(jvp_tangent.double(), vjp.double(), rtol=rtol, atol=atol, equal_nan=True)

@@ -140,6 +140,12 @@ def _assigned_names(statements: list[cst.CSTNode]) -> set[str]:
     return names
 
 
+def _detach(value: cst.BaseExpression) -> cst.BaseExpression:
+    if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and value.func.attr.value == "detach":
+        return value
+    return cst.Call(func=cst.Attribute(value=value, attr=cst.Name("detach")))
+
+
 def _balanced(text: str) -> bool:
     depth = 0
     for char in text:
@@ -207,6 +213,7 @@ class FunctionWriter:
         self.torch = torch_name  # the module's own name for torch (`import torch as th`)
         self.dtype_names: dict[str, str] = {}
         self.inputs: dict[str, str] = {}  # differentiable input -> the name holding its argument
+        self.detached: set[str] = set()  # inputs forward rebinds to their detached selves
         self.rebound_later: set[str] = set()
         self.ir = ir
         self.class_name = class_name
@@ -251,11 +258,19 @@ class FunctionWriter:
             raise Refusal("FGI111", "forward does not end with its return statement", ir.forward_def)
         # A differentiable input that forward rebinds (`x = x.flatten()`) must still be the
         # carrier's input: keep the argument under another name first.
+        # Forward computes the value from detached inputs, as Function.forward ran without
+        # autograd: no graph is recorded for it, and torch.func.jvp never meets an op without a
+        # forward-mode formula (torch.heaviside has none). The carrier keeps the argument.
+        # (A forward that asks x.requires_grad must see the real input: left as it is.)
         self.inputs: dict[str, str] = {}
+        detach = "requires_grad" not in code_of(ir.forward_def.body)
         for item in ir.inputs:
-            if item.gradient is not None and item.name in _assigned_names(body):
+            if item.gradient is not None and (detach or item.name in _assigned_names(body)):
                 self.inputs[item.name] = self._fresh(f"{item.name}_in")
                 self._add(self.forward_lines, f"{self.inputs[item.name]} = {item.name}")
+                if detach:
+                    self._add(self.forward_lines, f"{item.name} = {item.name}.detach()")
+                    self.detached.add(item.name)
         for position, stmt in enumerate(head):
             self.rebound_later = _assigned_names(head[position + 1:]) | _assigned_names(last.body[:-1])
             self._forward_statement(stmt, ctx)
@@ -383,7 +398,7 @@ class FunctionWriter:
         for stmt in self._grad_free(_statements(ir.backward_def.body)):
             if self._unpacks_saved(stmt, current):
                 continue
-            reads = _Substitute(ir.backward_ctx, current, self.attributes, tuple(self.saved))
+            reads = _Substitute(ir.backward_ctx, current, self._detached_attributes(), self._detached_saved())
             if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Assign):
                 assign = stmt.body[0]
                 value = assign.value.visit(reads)
@@ -393,7 +408,7 @@ class FunctionWriter:
                     else:
                         current.pop(name, None)
                         self.forward_names.add(name)
-                writes = _Substitute(ir.backward_ctx, current, self.attributes, tuple(self.saved))
+                writes = _Substitute(ir.backward_ctx, current, self._detached_attributes(), self._detached_saved())
                 targets = [t.with_changes(target=t.target.visit(writes)) for t in assign.targets]
                 stmt = stmt.with_changes(body=[assign.with_changes(targets=targets, value=value)])
             else:
@@ -404,7 +419,7 @@ class FunctionWriter:
                 self.forward_names |= _assigned_names([stmt])
                 stmt = stmt.visit(reads)
             self._add(self.no_grad_lines, code_of(stmt))
-        return _Substitute(ir.backward_ctx, current, self.attributes, tuple(self.saved))
+        return _Substitute(ir.backward_ctx, current, self._detached_attributes(), self._detached_saved())
 
     def _unpacks_saved(self, stmt: cst.BaseStatement, renames: dict[str, cst.BaseExpression]) -> bool:
         """`x, = ctx.saved_tensors` / `x = ctx.saved_tensors[0]`: read forward's names directly."""
@@ -419,15 +434,55 @@ class FunctionWriter:
             pairs = list(zip(target.elements, self.saved))
             if all(isinstance(e.value, cst.Name) for e, _ in pairs):
                 for element, saved in pairs:
-                    renames[element.value.value] = saved  # type: ignore[union-attr]
+                    renames[element.value.value] = self._detach(saved)  # type: ignore[union-attr]
                 return True
         if isinstance(target, cst.Name) and isinstance(value, cst.Subscript) and code_of(value.value) == saved_read:
             index = value.slice[0].slice if len(value.slice) == 1 else None
             if isinstance(index, cst.Index) and isinstance(index.value, cst.Integer):
                 position = int(index.value.value)
                 if 0 <= position < len(self.saved):
-                    renames[target.value] = self.saved[position]
+                    renames[target.value] = self._detach(self.saved[position])
                     return True
+        return False
+
+    # torch.no_grad() stops reverse-mode gradients but not forward-mode tangents (torch.func.jvp):
+    # the factors must be computed from detached tensors so only the carrier's input carries one.
+    def _detached_saved(self) -> tuple[cst.BaseExpression, ...]:
+        return tuple(self._detach(e) for e in self.saved)  # save_for_backward only takes tensors
+
+    def _detached_attributes(self) -> dict[str, cst.BaseExpression]:
+        return {name: self._detach(value) if self._tensor_from_inputs(value) else value
+                for name, value in self.attributes.items()}
+
+    def _detach(self, value: cst.BaseExpression) -> cst.BaseExpression:
+        if isinstance(value, cst.Name) and self._already_detached(value.value):
+            return value
+        return _detach(value)
+
+    def _already_detached(self, name: str) -> bool:
+        """Forward rebound the inputs to their detached selves, so the name holds no graph and
+        no tangent: it is such an input, or a forward local computed from them."""
+        differentiable = {i.name for i in self.ir.inputs if i.gradient is not None}
+        if not differentiable or not differentiable <= self.detached:
+            return False
+        assert self.ir.forward_def is not None
+        if name in differentiable:
+            return _assignment_count(self.ir.forward_def, name) == 0
+        return name in _assigned_names([self.ir.forward_def.body])
+
+    def _tensor_from_inputs(self, value: cst.BaseExpression) -> bool:
+        """A differentiable input, or a forward value computed from one (so a tensor)."""
+        differentiable = {i.name for i in self.ir.inputs if i.gradient is not None}
+        if not isinstance(value, cst.Name):
+            return False
+        if value.value in differentiable:
+            return True
+        assert self.ir.forward_def is not None
+        for stmt in _statements(self.ir.forward_def.body):
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    if isinstance(small, cst.Assign) and value.value in _assigned_names([small]):
+                        return _mentions(small.value, differentiable)
         return False
 
     def _grad_free(self, statements: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
@@ -467,8 +522,10 @@ class FunctionWriter:
         """The factor's code, and whether it is a Python scalar (which never changes a tensor's dtype)."""
         expr = node.visit(substitute)
         assert isinstance(expr, cst.BaseExpression)
-        if isinstance(expr, cst.Name) and expr.value in self.saved_names:
-            return f"{expr.value}.detach()", False  # a saved input: its value, not its gradient path
+        if isinstance(expr, cst.Name) and (expr.value in self.saved_names or self._tensor_from_inputs(expr)):
+            if self._already_detached(expr.value):
+                return expr.value, False
+            return f"{expr.value}.detach()", False  # its value, not its gradient path or tangent
         if isinstance(expr, (cst.Integer, cst.Float)):
             return code_of(expr), True
         if isinstance(expr, cst.Name):
@@ -503,7 +560,7 @@ class FunctionWriter:
             assert op.operand is not None
             operand, scalar = self._operand(op.operand, substitute, op.op)
             steps.append((op.op, operand, dtype))
-            if track_dtype and not scalar:
+            if track_dtype and not scalar and operand != value:  # the value's own dtype cannot promote it
                 current = value if dtype == f"{value}.dtype" else f"{value}.to({dtype})"
                 question = f"{self.torch}.result_type({current}, {operand})"
                 if question not in self.dtype_names:  # the same question for two inputs: ask once

@@ -151,3 +151,31 @@ def test_additivity_probe_catches_a_backward_that_is_not_linear() -> None:
     x = torch.randn(6, 5, dtype=torch.float64, requires_grad=True)
     assert any("not additive" in p for p in _probe_backward(AbsGrad.apply, [x], [x], 0))
     assert _probe_backward(Linear.apply, [x], [x], 0) == []
+
+
+def test_literals_at_call_sites_are_used_and_reported(tmp_path: Path) -> None:
+    (tmp_path / "spike.py").write_text(SPIKE + "\n\ndef fire(x):\n    return Spike.apply(x, 0.25)\n")
+    code, out, err = run("verify", "--compat", "none", "--format", "json", "--dtype", "float32", str(tmp_path))
+    assert code == 0, err
+    assert "alpha=0.25 (literal at a call site)" in verdicts(out)["Spike"]["verify"]["arguments"]
+
+
+def test_autocast_run_for_custom_fwd_against_a_hand_migration(tmp_path: Path) -> None:
+    amp = SPIKE.replace("    @staticmethod\n    def forward", "    @staticmethod\n"
+                        "    @torch.amp.custom_fwd(device_type='cpu', cast_inputs=torch.float32)\n    def forward")
+    migrated = ("import torch\n\n\ndef spike_fgi(x: torch.Tensor, alpha: float) -> torch.Tensor:\n"
+                "    if torch.is_autocast_enabled('cpu'):\n        x = x.float()\n"
+                "    with torch.autocast('cpu', enabled=False):\n"
+                "        value = (x > 0).float()\n"
+                "        inj = x / ((alpha * x.abs() + 1.0) ** 2).detach()\n"
+                "        return value.detach() - (inj.detach() - inj)\n")
+    (tmp_path / "orig").mkdir()
+    (tmp_path / "copy").mkdir()
+    (tmp_path / "orig" / "spike.py").write_text(amp)
+    (tmp_path / "copy" / "spike.py").write_text(migrated)
+    code, out, err = run("verify", "--compat", "none", "--format", "json", "--dtype", "float32", "--against",
+                         str(tmp_path / "copy"), "--map", "Spike=spike:spike_fgi", str(tmp_path / "orig"))
+    assert code == 0, err
+    entry = verdicts(out)["Spike"]
+    assert entry["status"] == "equivalent"
+    assert entry["verify"]["runs"] == 3  # 2 seeds + 1 under autocast(cpu, bfloat16)

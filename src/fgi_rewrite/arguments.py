@@ -56,7 +56,8 @@ def make_arguments(
             described.append(f"{item.name}=parameter{list(size)}")
         elif item.name in overrides:
             arguments.append(overrides[item.name](base.to(dtype)))
-            described.append(f"{item.name}=given")
+            origin = getattr(overrides[item.name], "origin", "given")
+            described.append(f"{item.name}={origin}")
         elif item.name == ir.returns_input or _used_as_tensor(ir, item.name):
             arguments.append((base * 0.5).round().to(dtype))  # another tensor of the output's shape
             described.append(f"{item.name}=tensor{list(SHAPE)} (forward uses it as a tensor)")

@@ -26,6 +26,17 @@ def _split_codes(values: Sequence[str]) -> tuple[str, ...]:
     return codes
 
 
+def _settings(paths: Sequence[str]):
+    """[tool.fgi-rewrite] from the nearest pyproject.toml; a bad one is a usage error."""
+    from .settings import SettingsError, load
+
+    try:
+        return load(paths)
+    except SettingsError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(EXIT_ERROR)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="fgi-rewrite")
 def main() -> None:
@@ -50,7 +61,8 @@ def scan(paths: tuple[str, ...], output_format: str, select: tuple[str, ...], ig
     from .files import discover, display_path
 
     selection = Selection(_split_codes(select), _split_codes(ignore))
-    found = discover(paths, exclude=exclude, use_gitignore=not no_gitignore)
+    settings = _settings(paths)
+    found = discover(paths, exclude=(*settings.exclude, *exclude), use_gitignore=not no_gitignore)
     result = scan_paths(found.files, display_path, selection)
     result.errors[:0] = found.errors
     result.skipped.extend(found.skipped)
@@ -88,15 +100,17 @@ def explain(code: str | None) -> None:
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 when a file would change.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=str),
               help="Write rewritten copies under DIR, mirroring the tree, instead of in place.")
-@click.option("--unsafe-fixes", is_flag=True, help="Also apply unsafe fixes (probed or interprocedural gradients).")
-@click.option("--style", type=click.Choice(["signed-zero", "paper"]), default="signed-zero", show_default=True,
-              help="signed-zero: value.detach() - (inj.detach() - inj), keeps -0.0; paper: inj - inj.detach() + value.detach().")
-@click.option("--fast-path/--no-fast-path", default=True, show_default=True,
-              help="Return the value without the carrier when grad mode is off (see README for the trade-offs).")
+@click.option("--unsafe-fixes/--no-unsafe-fixes", default=None,
+              help="Also apply unsafe fixes (probed or interprocedural gradients). Default: off.")
+@click.option("--style", type=click.Choice(["signed-zero", "paper"]), default=None,
+              help="signed-zero (default): value.detach() - (inj.detach() - inj), keeps -0.0; "
+                   "paper: inj - inj.detach() + value.detach().")
+@click.option("--fast-path/--no-fast-path", default=None,
+              help="Return the value without the carrier when grad mode is off (default: on; see README).")
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip files and directories matching GLOB.")
 @click.option("--no-gitignore", is_flag=True, help="Also rewrite files that .gitignore excludes.")
-def rewrite(paths: tuple[str, ...], show_diff: bool, check: bool, out_dir: str | None, unsafe_fixes: bool,
-            style: str, fast_path: bool, exclude: tuple[str, ...], no_gitignore: bool) -> None:
+def rewrite(paths: tuple[str, ...], show_diff: bool, check: bool, out_dir: str | None, unsafe_fixes: bool | None,
+            style: str | None, fast_path: bool | None, exclude: tuple[str, ...], no_gitignore: bool) -> None:
     """Rewrite convertible Function classes in PATHS to FGI functions.
 
     Safe fixes are applied by default; nothing is imported or executed.
@@ -107,8 +121,14 @@ def rewrite(paths: tuple[str, ...], show_diff: bool, check: bool, out_dir: str |
     from .rewrite import RewriteOptions
     from .rewrite_files import RewriteRun
 
-    found = discover(paths, exclude=exclude, use_gitignore=not no_gitignore)
-    run = RewriteRun(RewriteOptions(unsafe_fixes=unsafe_fixes, style=style, fast_path=fast_path),
+    settings = _settings(paths)
+    found = discover(paths, exclude=(*settings.exclude, *exclude), use_gitignore=not no_gitignore)
+    options = RewriteOptions(
+        unsafe_fixes=_pick(unsafe_fixes, settings.unsafe_fixes, False),
+        style=_pick(style, settings.style, "signed-zero"),
+        fast_path=_pick(fast_path, settings.fast_path, True),
+    )
+    run = RewriteRun(options,
                      mode="diff" if show_diff else "check" if check else "out" if out_dir else "write",
                      out_dir=Path(out_dir) if out_dir else None)
     for error in found.errors:
@@ -122,23 +142,23 @@ def rewrite(paths: tuple[str, ...], show_diff: bool, check: bool, out_dir: str |
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
-@click.option("--unsafe-fixes", is_flag=True, help="Also verify unsafe (probe-path) rewrites.")
+@click.option("--unsafe-fixes/--no-unsafe-fixes", default=None, help="Also verify unsafe (probe-path) rewrites.")
 @click.option("--against", type=click.Path(exists=True, file_okay=False, path_type=str),
               help="Compare with an already rewritten copy (rewrite --out DIR, or a hand migration).")
 @click.option("--map", "mapping", multiple=True, metavar="Cls=module:function",
               help="Where the copy given with --against keeps a class's replacement.")
 @click.option("--arg", "arguments", multiple=True, metavar="Cls.param=EXPR",
               help="Value for a non-differentiable input (a Python expression; x is the input tensor).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random inputs (recorded).")
+@click.option("--seed", type=int, default=None, help="Seed of the random inputs (recorded; default 0).")
 @click.option("--dtype", "dtypes", multiple=True, type=click.Choice(["float64", "float32", "bfloat16", "float16"]),
               help="Dtypes to check (default: all four).")
-@click.option("--compat", type=click.Choice(["none", "default", "full"]), default="default", show_default=True,
+@click.option("--compat", type=click.Choice(["none", "default", "full"]), default=None,
               help="Compatibility matrix: default cells, or full (adds torch.compile and torch.export; slow).")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip files and directories matching GLOB.")
-def verify(paths: tuple[str, ...], unsafe_fixes: bool, against: str | None, mapping: tuple[str, ...],
-           arguments: tuple[str, ...], seed: int, dtypes: tuple[str, ...], compat: str, output_format: str,
-           exclude: tuple[str, ...]) -> None:
+def verify(paths: tuple[str, ...], unsafe_fixes: bool | None, against: str | None, mapping: tuple[str, ...],
+           arguments: tuple[str, ...], seed: int | None, dtypes: tuple[str, ...], compat: str | None,
+           output_format: str, exclude: tuple[str, ...]) -> None:
     """Run every rewritten class beside its FGI function and compare them.
 
     This RUNS YOUR CODE: the original modules and their rewritten twins are imported and
@@ -158,12 +178,20 @@ def verify(paths: tuple[str, ...], unsafe_fixes: bool, against: str | None, mapp
             result[key.strip()] = rest.strip()
         return result
 
-    options = VerifyOptions(unsafe_fixes=unsafe_fixes, seed=seed, dtypes=dtypes or DEFAULT_DTYPES,
-                            compat=compat,  # type: ignore[arg-type]
-                            arguments=pairs(arguments, "Cls.param=EXPR"),
+    settings = _settings(paths)
+    configured = settings.verify
+    seed = _pick(seed, configured.get("seed"), 0)
+    options = VerifyOptions(unsafe_fixes=_pick(unsafe_fixes, settings.unsafe_fixes, False), seed=seed,
+                            dtypes=dtypes or tuple(configured.get("dtypes", DEFAULT_DTYPES)),
+                            compat=_pick(compat, configured.get("compat"), "default"),  # type: ignore[arg-type]
+                            arguments={**configured.get("arguments", {}), **pairs(arguments, "Cls.param=EXPR")},
                             against=Path(against) if against else None, mapping=pairs(mapping, "Cls=module:function"))
+    bad = [d for d in options.dtypes if d not in DEFAULT_DTYPES]
+    if bad:
+        click.echo(f"error: {settings.source}: unknown dtype {bad[0]!r}", err=True)
+        sys.exit(EXIT_ERROR)
     click.echo("verify runs your code: importing the original modules and their FGI twins", err=True)
-    found = discover(paths, exclude=exclude)
+    found = discover(paths, exclude=(*settings.exclude, *exclude))
     for error in found.errors:
         click.echo(f"error: {error.message}", err=True)
     verdicts = run_verify([(f, display_path(f)) for f in found.files], options)
@@ -199,3 +227,8 @@ def verify(paths: tuple[str, ...], unsafe_fixes: bool, against: str | None, mapp
     if counts["error"] or found.errors:
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FINDINGS if counts["different"] else EXIT_CLEAN)
+
+
+def _pick(flag, configured, default):  # type: ignore[no-untyped-def]
+    """A command-line flag beats a setting, which beats the built-in default."""
+    return flag if flag is not None else configured if configured is not None else default

@@ -87,6 +87,39 @@ class VerifyOptions:
     mapping: dict[str, str] = field(default_factory=dict)  # "Cls" -> "module:function"
 
 
+def call_site_literals(data: bytes) -> dict[str, dict[int, str]]:
+    """Literal arguments seen at `Cls.apply(...)` / `Cls().apply(...)` calls: class name ->
+    argument position -> source of the literal (the first one seen)."""
+    import libcst as cst
+
+    found: dict[str, dict[int, str]] = {}
+    literal = (cst.Integer, cst.Float, cst.SimpleString)
+
+    class Calls(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            func = node.func
+            if not (isinstance(func, cst.Attribute) and func.attr.value == "apply"):
+                return
+            owner = func.value.func if isinstance(func.value, cst.Call) else func.value
+            name = owner.attr.value if isinstance(owner, cst.Attribute) else getattr(owner, "value", None)
+            if not isinstance(name, str):
+                return
+            for position, arg in enumerate(node.args):
+                value = arg.value
+                if isinstance(value, cst.UnaryOperation) and isinstance(value.operator, cst.Minus):
+                    value = value.expression
+                is_constant = isinstance(value, literal) or (
+                    isinstance(value, cst.Name) and value.value in ("True", "False", "None"))
+                if arg.keyword is None and not arg.star and is_constant:
+                    found.setdefault(name, {}).setdefault(position, cst.Module([]).code_for_node(arg.value))
+
+    try:
+        cst.parse_module(data).visit(Calls())
+    except cst.ParserSyntaxError:
+        pass
+    return found
+
+
 def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> tuple[list[Case], list[Verdict], dict[Path, bytes]]:
     """Cases to run, classes that cannot be verified (with why), and the rewritten sources."""
     cases: list[Case] = []
@@ -102,6 +135,7 @@ def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> tuple[list[Ca
         from .engine import scan_source
 
         reports = {r.qualname: r for r in scan_source(data, shown)[0]}
+        literals = call_site_literals(data)
         fixes = {name: r.fix for name, r in reports.items()}
         for outcome in result.outcomes:
             if options.against is not None:
@@ -119,6 +153,11 @@ def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> tuple[list[Ca
                 continue
             arguments = {k.rsplit(".", 1)[1]: v for k, v in options.arguments.items()
                          if k.rsplit(".", 1)[0] in (outcome.qualname, outcome.qualname.split(".")[-1])}
+            report = reports.get(outcome.qualname)
+            seen = literals.get(outcome.qualname.split(".")[-1], {})
+            for position, item in enumerate(report.inputs if report is not None else ()):
+                if item.role == "constant" and position in seen and item.name not in arguments:
+                    arguments[item.name] = f"{seen[position]}  # literal at a call site"
             tolerance = 0 if fixes.get(outcome.qualname) == "safe" else PROBE_ULPS
             twin_module, twin_object, kind = module, outcome.qualname, "class"
             if options.against is None and outcome.function:

@@ -98,6 +98,34 @@ def _hazard_inputs(args: list[Any], leaves: list[torch.Tensor]) -> list[Any]:
     return hazardous
 
 
+def _custom_fwd_device(ir: Any) -> str | None:
+    """The device_type of a @custom_fwd on the original forward, if it has one."""
+    import libcst as cst
+
+    from .discovery import code_of, dotted_name
+
+    for decorator in ir.forward_def.decorators if ir.forward_def is not None else ():
+        node = decorator.decorator
+        if isinstance(node, cst.Call) and (dotted_name(node.func) or "").endswith("custom_fwd"):
+            for arg in node.args:
+                if arg.keyword is not None and arg.keyword.value == "device_type":
+                    return code_of(arg.value).strip("'\"")
+            return "cuda"  # torch.cuda.amp.custom_fwd
+    return None
+
+
+def _override(code: str, namespace: dict[str, Any]) -> Any:
+    """A value given as Python source (`--arg`, settings, or a call-site literal); `x` is the
+    differentiable input, the module's own names are visible."""
+    expression, _, comment = code.partition("  # ")
+
+    def make(x: torch.Tensor) -> Any:
+        return eval(expression, {**namespace, "torch": torch, "x": x})
+
+    make.origin = f"{expression} ({comment or 'given'})"  # type: ignore[attr-defined]
+    return make
+
+
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
     from .arguments import make_arguments
 
@@ -115,8 +143,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             target = _resolve(module, case["object"])
             fn = target.apply if case["object_kind"] == "class" else target
             ir = _ir(case["original_file"], case["qualname"])
-            overrides = {name: (lambda x, code=code: eval(code, {"torch": torch, "x": x}))
-                         for name, code in case.get("arguments", {}).items()}
+            overrides = {name: _override(code, vars(module)) for name, code in case.get("arguments", {}).items()}
             entry: dict[str, Any] = {"runs": {}, "origin": origin}
             for device in devices:
                 for dtype_name in job["dtypes"]:
@@ -133,6 +160,17 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
                                        for a in args]
                             entry["runs"][f"{device}/{dtype_name}/{seed}/first-only"] = _run(
                                 fn, partial, [leaves[0]], seed)
+            autocast_device = _custom_fwd_device(ir)
+            if autocast_device in devices:
+                # The original casts its inputs under autocast (@custom_fwd): compare there too.
+                low = torch.bfloat16 if autocast_device == "cpu" else torch.float16
+                args, leaves, _ = make_arguments(ir, vars(module), torch.float32, job["seed"], overrides)
+                args = [a.to(autocast_device).detach().requires_grad_(a.requires_grad) if isinstance(a, torch.Tensor)
+                        else a for a in args]
+                leaves = [a for a in args if isinstance(a, torch.Tensor) and a.requires_grad]
+                with torch.autocast(autocast_device, dtype=low):
+                    entry["runs"][f"{autocast_device}/autocast-{str(low)[6:]}/{job['seed']}"] = _run(
+                        fn, args, leaves, job["seed"])
             args, leaves, _ = make_arguments(ir, vars(module), torch.float64, job["seed"], overrides)
             if job["side"] == "original":
                 entry["probe_problems"] = _probe_backward(fn, args, leaves, job["seed"])

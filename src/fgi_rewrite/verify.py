@@ -58,6 +58,9 @@ class Verdict:
     compat: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     report: Any = None  # the class's scan report (FunctionReport), for the shared JSON schema
 
+    def plain(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "report"}
+
     def details(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k not in ("path", "qualname", "status", "reason", "report")}
 
@@ -195,29 +198,53 @@ def build_twin(cases: list[Case], rewritten: dict[Path, bytes]) -> Path:
     return twin
 
 
-def run_side(side: str, root: Path, cases: list[Case], options: VerifyOptions, work: Path) -> dict[str, Any]:
-    import torch
-
-    out = work / f"{side}.pt"
-    job = {
-        "side": side, "root": str(root), "out": str(out), "seed": options.seed, "repeats": options.repeats,
-        "dtypes": list(options.dtypes), "compat": options.compat, "threads": 1,
+def _job(side: str, root: Path, cases: list[Case], options: VerifyOptions, work: Path) -> dict[str, Any]:
+    return {
+        "side": side, "root": str(root), "out": str(work / f"{side}.pt"), "seed": options.seed,
+        "repeats": options.repeats, "dtypes": list(options.dtypes), "compat": options.compat, "threads": 1,
         "cases": [{
             "key": c.key, "module": c.module if side == "original" else c.twin[0],
             "object": c.object if side == "original" else c.twin[1],
             "object_kind": "class" if side == "original" else c.twin[2],
             "original_file": str(c.file.resolve()), "qualname": c.qualname, "arguments": c.arguments,
+            "path": c.path, "tolerance": c.tolerance,
         } for c in cases],
     }
-    job_file = work / f"{side}.json"
-    job_file.write_text(json.dumps(job))
+
+
+def run_sides(root: Path, twin: Path, cases: list[Case], options: VerifyOptions, work: Path) -> list[Verdict]:
+    """Both sides at once (two cores), each importing torch once; the FGI side waits for the
+    original's results and compares, so this process never imports torch."""
+    original_job = _job("original", root, cases, options, work)
+    fgi_job = _job("fgi", twin, cases, options, work)
+    fgi_job["compare_with"] = original_job["out"]
+    fgi_job["original_failed"] = str(work / "original.failed")
+    fgi_job["verdicts"] = str(work / "verdicts.json")
     environment = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-    result = subprocess.run([sys.executable, "-m", "fgi_rewrite.verify_side", str(job_file)],
-                            capture_output=True, text=True, env=environment)
-    if result.returncode != 0 or not out.exists():
-        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        return {c.key: {"error": f"the {side} side crashed: {last}"} for c in cases}
-    return torch.load(out, weights_only=False)
+    processes = []
+    for job in (original_job, fgi_job):
+        job_file = work / f"{job['side']}.json"
+        job_file.write_text(json.dumps(job))
+        processes.append(subprocess.Popen([sys.executable, "-m", "fgi_rewrite.verify_side", str(job_file)],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=environment))
+    original_error = processes[0].communicate()[1]
+    if processes[0].returncode != 0 or not Path(original_job["out"]).exists():
+        Path(fgi_job["original_failed"]).touch()  # releases the FGI side
+    fgi_error = processes[1].communicate()[1]
+    if processes[0].returncode != 0:
+        last = (original_error.strip().splitlines() or ["no output"])[-1]
+        return [Verdict(c.path, c.qualname, "error", f"the original side crashed: {last}", report=c.report)
+                for c in cases]
+    if processes[1].returncode != 0 or not Path(fgi_job["verdicts"]).exists():
+        last = (fgi_error.strip().splitlines() or ["no output"])[-1]
+        return [Verdict(c.path, c.qualname, "error", f"the FGI side crashed: {last}", report=c.report)
+                for c in cases]
+    by_key = json.loads(Path(fgi_job["verdicts"]).read_text())
+    verdicts = []
+    for case in cases:
+        data = by_key[case.key]
+        verdicts.append(Verdict(**data, report=case.report))
+    return verdicts
 
 
 def _bits_differ(a: Any, b: Any) -> int:
@@ -330,16 +357,11 @@ def verify(files: list[tuple[Path, str]], options: VerifyOptions) -> list[Verdic
         return verdicts
     work = Path(tempfile.mkdtemp(prefix="fgi-verify-run-"))
     twin = options.against.resolve() if options.against is not None else build_twin(cases, rewritten)
-    roots = {import_root(c.file) for c in cases}
-    results: dict[str, dict[str, Any]] = {}
-    for root in sorted(roots):
+    for number, root in enumerate(sorted({import_root(c.file) for c in cases})):
         group = [c for c in cases if import_root(c.file) == root]
-        original = run_side("original", root, group, options, work)
-        fgi = run_side("fgi", twin, group, options, work)
-        for case in group:
-            results[case.key] = {"original": original.get(case.key, {"error": "no result"}),
-                                 "fgi": fgi.get(case.key, {"error": "no result"})}
-    verdicts += [compare(c, results[c.key]["original"], results[c.key]["fgi"]) for c in cases]
+        folder = work / str(number)
+        folder.mkdir()
+        verdicts += run_sides(root, twin, group, options, folder)
     shutil.rmtree(work, ignore_errors=True)
     if options.against is None:
         shutil.rmtree(twin, ignore_errors=True)

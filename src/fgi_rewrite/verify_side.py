@@ -193,11 +193,44 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     return results
 
 
+def _compare_with_original(job: dict[str, Any], results: dict[str, Any]) -> None:
+    """FGI side: wait for the original's results (written atomically, or a failure marker),
+    compare, and write the verdicts as JSON."""
+    import os
+    import time
+
+    from .verify import Case, compare
+
+    original_path, failed = Path(job["compare_with"]), Path(job["original_failed"])
+    while not original_path.exists() and not failed.exists():
+        time.sleep(0.02)
+    if not original_path.exists():
+        return
+    original = torch.load(original_path, weights_only=False)
+    verdicts = {}
+    for spec in job["cases"]:
+        case = Case(spec["key"], spec["path"], Path(spec["original_file"]), spec["qualname"], "", "", "class",
+                    spec["tolerance"], ("", "", "class"))
+        verdict = compare(case, original.get(spec["key"], {"error": "no result"}),
+                          results.get(spec["key"], {"error": "no result"}))
+        verdicts[spec["key"]] = verdict.plain()
+    temporary = Path(job["verdicts"] + ".tmp")
+    temporary.write_text(json.dumps(verdicts))
+    os.replace(temporary, job["verdicts"])
+
+
 def main() -> None:
+    import os
+
     job = json.loads(Path(sys.argv[1]).read_text())
     torch.set_num_threads(job.get("threads", 1))
     results = run_job(job)
-    torch.save(results, job["out"])
+    if "compare_with" in job:
+        _compare_with_original(job, results)
+        return
+    temporary = job["out"] + ".tmp"
+    torch.save(results, temporary)
+    os.replace(temporary, job["out"])  # the FGI side waits for this name: never half-written
 
 
 if __name__ == "__main__":

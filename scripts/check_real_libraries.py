@@ -23,6 +23,7 @@ SIDE = r'''
 import importlib, json, sys, torch
 import libcst as cst
 from fgi_rewrite.arguments import make_arguments
+from fgi_rewrite.verify import argument_spec
 from fgi_rewrite.discovery import find_function_classes
 from fgi_rewrite.extract import extract
 root, cases, out, given = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3], json.loads(sys.argv[4])
@@ -43,7 +44,7 @@ for case in cases:
         for dtype in (torch.float64, torch.float32):
             mine = {k.split(".")[-1]: v for k, v in given.items() if k.rsplit(".", 1)[0] == case["qualname"]}
             overrides = {name: (lambda x, code=code: eval(code, {"torch": torch, "x": x})) for name, code in mine.items()}
-            args, leaves, described = make_arguments(ir, vars(module), dtype, seed=0, overrides=overrides)
+            args, leaves, described = make_arguments(argument_spec(ir), vars(module), dtype, seed=0, overrides=overrides)
             torch.manual_seed(0)
             y = obj.apply(*args)
             go = torch.randn(y.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64).to(y.dtype)

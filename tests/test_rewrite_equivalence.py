@@ -74,7 +74,9 @@ def _inputs(file: str, module: ModuleType, cls: str, dtype: torch.dtype, seed: i
     ir = extract(next(c for c in classes if c.qualname == cls), index)
     overrides = {name: TENSOR_CONSTANTS[name] for name in TENSOR_CONSTANTS}
     overrides.update({name: (lambda x, f=factory: f(module, x)) for (f_, name), factory in SPECIAL.items() if f_ == file})
-    arguments, leaves, _ = make_arguments(ir, vars(module), dtype, seed, overrides)
+    from fgi_rewrite.verify import argument_spec
+
+    arguments, leaves, _ = make_arguments(argument_spec(ir), vars(module), dtype, seed, overrides)
     return arguments, leaves
 
 

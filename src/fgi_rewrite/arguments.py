@@ -8,13 +8,10 @@ them, or a caller-supplied value, else 2.7 (not a power of two, so rounding diff
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
-
-from .discovery import code_of
-from .ir import FunctionIR
 
 SHAPE = (6, 5)
 THRESHOLD_ROW = (0.0, -0.0, 1.0, -1.0, 0.5)
@@ -23,9 +20,14 @@ SCALES = (1e-3, 0.1, 1.0, 10.0, 1e3)
 # differences between the original's arithmetic and the rewrite's.
 SCALAR = 2.7
 
+# One input, as verify's static side describes it (see verify.argument_spec): name, role,
+# default (source), full_reduction, as_tensor, saved, annotation. Plain data, so the processes
+# that run user code need neither libcst nor the analysis.
+InputSpec = Mapping[str, Any]
+
 
 def make_arguments(
-    ir: FunctionIR,
+    spec: Sequence[InputSpec],
     namespace: Mapping[str, Any],
     dtype: torch.dtype,
     seed: int,
@@ -40,53 +42,36 @@ def make_arguments(
     arguments: list[Any] = []
     leaves: list[torch.Tensor] = []
     described: list[str] = []
-    for item in ir.inputs:
-        if item.role == "differentiable":
+    for item in spec:
+        name = item["name"]
+        if item["role"] == "differentiable":
             x = base.to(dtype).clone().requires_grad_(True)
             arguments.append(x)
             leaves.append(x)
-            described.append(f"{item.name}=random{list(SHAPE)}")
-        elif item.role == "broadcast":
-            assert item.gradient is not None and item.gradient.reduced is not None
-            full = code_of(item.gradient.reduced).replace(" ", "").endswith(".sum()")
-            size: tuple[int, ...] = () if full else SHAPE[1:]  # a full .sum() means a scalar parameter
+            described.append(f"{name}=random{list(SHAPE)}")
+        elif item["role"] == "broadcast":
+            size: tuple[int, ...] = () if item["full_reduction"] else SHAPE[1:]  # .sum(): a scalar parameter
             p = (torch.rand(size, generator=generator, dtype=torch.float64) + 0.5).to(dtype).requires_grad_(True)
             arguments.append(p)
             leaves.append(p)
-            described.append(f"{item.name}=parameter{list(size)}")
-        elif item.name in overrides:
-            arguments.append(overrides[item.name](base.to(dtype)))
-            origin = getattr(overrides[item.name], "origin", "given")
-            described.append(f"{item.name}={origin}")
-        elif item.name == ir.returns_input or _used_as_tensor(ir, item.name):
+            described.append(f"{name}=parameter{list(size)}")
+        elif name in overrides:
+            arguments.append(overrides[name](base.to(dtype)))
+            described.append(f"{name}={getattr(overrides[name], 'origin', 'given')}")
+        elif item["as_tensor"]:
             arguments.append((base * 0.5).round().to(dtype))  # another tensor of the output's shape
-            described.append(f"{item.name}=tensor{list(SHAPE)} (forward uses it as a tensor)")
-        elif any(getattr(saved, "value", None) == item.name for saved in ir.saved):
+            described.append(f"{name}=tensor{list(SHAPE)} (forward uses it as a tensor)")
+        elif item["saved"]:
             arguments.append(torch.tensor(SCALAR, dtype=dtype))
-            described.append(f"{item.name}=tensor({SCALAR}) (saved for backward)")
-        elif _annotation(ir, item.name) in ("int", "bool"):
-            value = 3 if _annotation(ir, item.name) == "int" else True
+            described.append(f"{name}=tensor({SCALAR}) (saved for backward)")
+        elif item["annotation"] in ("int", "bool"):
+            value = 3 if item["annotation"] == "int" else True
             arguments.append(value)
-            described.append(f"{item.name}={value} (annotated {_annotation(ir, item.name)})")
-        elif item.default is not None:
-            arguments.append(eval(item.default, dict(namespace)))  # the signature's own default
-            described.append(f"{item.name}={item.default} (default)")
+            described.append(f"{name}={value} (annotated {item['annotation']})")
+        elif item["default"] is not None:
+            arguments.append(eval(item["default"], dict(namespace)))  # the signature's own default
+            described.append(f"{name}={item['default']} (default)")
         else:
             arguments.append(SCALAR)
-            described.append(f"{item.name}={SCALAR} (no default)")
+            described.append(f"{name}={SCALAR} (no default)")
     return arguments, leaves, described
-
-
-def _annotation(ir: FunctionIR, name: str) -> str | None:
-    for param in ir.params:
-        if param.name.value == name and param.annotation is not None:
-            return code_of(param.annotation.annotation)
-    return None
-
-
-def _used_as_tensor(ir: FunctionIR, name: str) -> bool:
-    """Forward calls a tensor method on it (x2.clone(), x2.dtype is not a call)."""
-    import re
-
-    code = code_of(ir.forward_def) if ir.forward_def is not None else ""
-    return bool(re.search(rf"\b{re.escape(name)}\.(?!item\()\w+\(", code))

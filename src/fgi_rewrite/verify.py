@@ -20,55 +20,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from .crossfile import module_name
-from .rewrite import RewriteOptions, rewrite_module
+import libcst as cst
 
-Status = Literal["equivalent", "different", "skipped", "error"]
+from .crossfile import module_name
+from .discovery import find_function_classes
+from .extract import extract
+from .rewrite import RewriteOptions, rewrite_module
+from .verify_compare import Case, Verdict
+
 PROBE_ULPS = 16  # probe-path (unsafe) gradients; a Fourier sum of terms needs 9 on the fixtures
 DEFAULT_DTYPES = ("float64", "float32", "bfloat16", "float16")
-
-
-@dataclass
-class Case:
-    key: str
-    path: str
-    file: Path
-    qualname: str
-    module: str
-    object: str
-    object_kind: Literal["class", "function"]
-    tolerance: int
-    twin: tuple[str, str, str]  # module, object path, "class" (use .apply) or "function"
-    arguments: dict[str, str] = field(default_factory=dict)
-    report: Any = None
-
-
-@dataclass
-class Verdict:
-    path: str
-    qualname: str
-    status: Status
-    reason: str
-    tolerance_ulps: int = 0
-    max_ulps: float = 0.0
-    runs: int = 0
-    arguments: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    hazards: list[str] = field(default_factory=list)
-    compat: dict[str, dict[str, list[str]]] = field(default_factory=dict)
-    report: Any = None  # the class's scan report (FunctionReport), for the shared JSON schema
-
-    def plain(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "report"}
-
-    def details(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k not in ("path", "qualname", "status", "reason", "report")}
-
-    def to_json(self) -> dict[str, Any]:
-        """A scan entry of the class with verify's status and reason, and the figures under "verify"."""
-        entry = self.report.to_json() if self.report is not None else {"path": self.path, "qualname": self.qualname}
-        entry.update(status=self.status, reason=self.reason, verify=self.details())
-        return entry
 
 
 def import_root(path: Path) -> Path:
@@ -88,6 +49,45 @@ class VerifyOptions:
     arguments: dict[str, str] = field(default_factory=dict)  # "Cls.param" -> Python expression
     against: Path | None = None
     mapping: dict[str, str] = field(default_factory=dict)  # "Cls" -> "module:function"
+
+
+def argument_spec(ir: Any) -> list[dict[str, Any]]:
+    """What the running side needs to build each input (see arguments.make_arguments)."""
+    import re
+
+    from .discovery import code_of
+
+    forward = code_of(ir.forward_def) if ir.forward_def is not None else ""
+    annotations = {p.name.value: code_of(p.annotation.annotation) for p in ir.params if p.annotation is not None}
+    spec = []
+    for item in ir.inputs:
+        reduced = item.gradient.reduced if item.gradient is not None else None
+        spec.append({
+            "name": item.name, "role": item.role, "default": item.default,
+            "full_reduction": reduced is not None and code_of(reduced).replace(" ", "").endswith(".sum()"),
+            # Forward calls a tensor method on it (x2.clone()), or returns it as the value.
+            "as_tensor": item.name == ir.returns_input
+            or bool(re.search(rf"\b{re.escape(item.name)}\.(?!item\()\w+\(", forward)),
+            "saved": any(getattr(saved, "value", None) == item.name for saved in ir.saved),
+            "annotation": annotations.get(item.name),
+        })
+    return spec
+
+
+def custom_fwd_device(ir: Any) -> str | None:
+    """The device_type of a @custom_fwd on the original forward, if it has one."""
+    import libcst as cst
+
+    from .discovery import code_of, dotted_name
+
+    for decorator in ir.forward_def.decorators if ir.forward_def is not None else ():
+        node = decorator.decorator
+        if isinstance(node, cst.Call) and (dotted_name(node.func) or "").endswith("custom_fwd"):
+            for arg in node.args:
+                if arg.keyword is not None and arg.keyword.value == "device_type":
+                    return code_of(arg.value).strip("'\"")
+            return "cuda"  # torch.cuda.amp.custom_fwd
+    return None
 
 
 def call_site_literals(data: bytes) -> dict[str, dict[int, str]]:
@@ -139,6 +139,7 @@ def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> tuple[list[Ca
 
         reports = {r.qualname: r for r in scan_source(data, shown)[0]}
         literals = call_site_literals(data)
+        classes, index = find_function_classes(cst.parse_module(data)) if result.outcomes else ([], None)
         fixes = {name: r.fix for name, r in reports.items()}
         for outcome in result.outcomes:
             if options.against is not None:
@@ -170,8 +171,11 @@ def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> tuple[list[Ca
                 twin_module, _, twin_object = mapped.partition(":")
                 kind = "function"
             key = f"{shown}::{outcome.qualname}"
+            info = next(c for c in classes if c.qualname == outcome.qualname)
+            ir = extract(info, index)
             cases.append(Case(key, shown, file, outcome.qualname, module, outcome.qualname, "class", tolerance,
-                              (twin_module, twin_object, kind), arguments, reports.get(outcome.qualname)))
+                              (twin_module, twin_object, kind), arguments, reports.get(outcome.qualname),
+                              argument_spec(ir), custom_fwd_device(ir)))
     return cases, skipped, rewritten
 
 
@@ -206,13 +210,30 @@ def _job(side: str, root: Path, cases: list[Case], options: VerifyOptions, work:
             "key": c.key, "module": c.module if side == "original" else c.twin[0],
             "object": c.object if side == "original" else c.twin[1],
             "object_kind": "class" if side == "original" else c.twin[2],
-            "original_file": str(c.file.resolve()), "qualname": c.qualname, "arguments": c.arguments,
+            "qualname": c.qualname, "arguments": c.arguments, "inputs": c.inputs, "autocast": c.autocast,
             "path": c.path, "tolerance": c.tolerance,
         } for c in cases],
     }
 
 
-def run_sides(root: Path, twin: Path, cases: list[Case], options: VerifyOptions, work: Path) -> list[Verdict]:
+def _start_side() -> subprocess.Popen[str]:
+    """A side process that imports torch at once and then waits for its job on stdin, so the
+    import overlaps the static planning done here."""
+    environment = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    return subprocess.Popen([sys.executable, "-m", "fgi_rewrite.verify_side", "-"], stdin=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=environment)
+
+
+def _finish(side: subprocess.Popen[str]) -> str:
+    """Its stderr, once it exited (stdin is closed already, so no communicate())."""
+    assert side.stderr is not None
+    error = side.stderr.read()
+    side.wait()
+    return error
+
+
+def run_sides(root: Path, twin: Path, cases: list[Case], options: VerifyOptions, work: Path,
+              processes: tuple[subprocess.Popen[str], subprocess.Popen[str]] | None = None) -> list[Verdict]:
     """Both sides at once (two cores), each importing torch once; the FGI side waits for the
     original's results and compares, so this process never imports torch."""
     original_job = _job("original", root, cases, options, work)
@@ -220,140 +241,37 @@ def run_sides(root: Path, twin: Path, cases: list[Case], options: VerifyOptions,
     fgi_job["compare_with"] = original_job["out"]
     fgi_job["original_failed"] = str(work / "original.failed")
     fgi_job["verdicts"] = str(work / "verdicts.json")
-    environment = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-    processes = []
-    for job in (original_job, fgi_job):
-        job_file = work / f"{job['side']}.json"
-        job_file.write_text(json.dumps(job))
-        processes.append(subprocess.Popen([sys.executable, "-m", "fgi_rewrite.verify_side", str(job_file)],
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=environment))
-    original_error = processes[0].communicate()[1]
-    if processes[0].returncode != 0 or not Path(original_job["out"]).exists():
+    original_side, fgi_side = processes or (_start_side(), _start_side())
+    assert original_side.stdin is not None and fgi_side.stdin is not None
+    for side, job in ((original_side, original_job), (fgi_side, fgi_job)):
+        try:
+            side.stdin.write(json.dumps(job))
+            side.stdin.close()
+        except BrokenPipeError:
+            pass  # it died while importing: reported below
+    original_error = _finish(original_side)
+    if original_side.returncode != 0 or not Path(original_job["out"]).exists():
         Path(fgi_job["original_failed"]).touch()  # releases the FGI side
-    fgi_error = processes[1].communicate()[1]
-    if processes[0].returncode != 0:
+    fgi_error = _finish(fgi_side)
+    if original_side.returncode != 0:
         last = (original_error.strip().splitlines() or ["no output"])[-1]
         return [Verdict(c.path, c.qualname, "error", f"the original side crashed: {last}", report=c.report)
                 for c in cases]
-    if processes[1].returncode != 0 or not Path(fgi_job["verdicts"]).exists():
+    if fgi_side.returncode != 0 or not Path(fgi_job["verdicts"]).exists():
         last = (fgi_error.strip().splitlines() or ["no output"])[-1]
         return [Verdict(c.path, c.qualname, "error", f"the FGI side crashed: {last}", report=c.report)
                 for c in cases]
     by_key = json.loads(Path(fgi_job["verdicts"]).read_text())
-    verdicts = []
-    for case in cases:
-        data = by_key[case.key]
-        verdicts.append(Verdict(**data, report=case.report))
-    return verdicts
-
-
-def _bits_differ(a: Any, b: Any) -> int:
-    """Elements whose bits differ (signed zeros and NaN payloads count); all when the
-    dtype, shape or device differ."""
-    import torch
-
-    if a.dtype != b.dtype or a.shape != b.shape or a.device != b.device:
-        return max(a.numel(), b.numel(), 1)
-    width = {8: torch.int64, 4: torch.int32, 2: torch.int16, 1: torch.int8}[a.element_size()]
-    return int((a.contiguous().view(width) != b.contiguous().view(width)).sum())
-
-
-def _bits_equal(a: Any, b: Any) -> bool:
-    return _bits_differ(a, b) == 0
-
-
-def _ulps(a: Any, b: Any, precision: Any) -> float:
-    import torch
-
-    a64, b64 = a.double(), b.double()
-    scale = torch.maximum(a64.abs(), b64.abs())
-    finfo = torch.finfo(precision)
-    ulp = torch.where(scale > 0, scale * finfo.eps, torch.full_like(scale, finfo.tiny))
-    return float(((a64 - b64).abs() / ulp).max()) if a.numel() else 0.0
-
-
-def compare(case: Case, original: dict[str, Any], twin: dict[str, Any]) -> Verdict:
-    import torch
-
-    verdict = Verdict(case.path, case.qualname, "equivalent", "", tolerance_ulps=case.tolerance, report=case.report)
-    if "error" in original or "error" in twin:
-        if "error" in original and original.get("error") == twin.get("error"):
-            verdict.status, verdict.reason = "skipped", f"the original fails on the inferred arguments too: {original['error']}"
-        else:
-            verdict.status = "error"
-            verdict.reason = "; ".join(f"{side}: {r['error']}" for side, r in (("original", original), ("FGI", twin))
-                                       if "error" in r)
-        return verdict
-    verdict.arguments = original.get("arguments", [])
-    verdict.compat = {"original": original.get("compat", {}), "fgi": twin.get("compat", {})}
-    if original.get("probe_problems"):
-        verdict.status = "error"
-        verdict.reason = f"classification error: {original['probe_problems'][0]}; this class must not be rewritten"
-        return verdict
-    problems: list[str] = []
-    for run, a in original["runs"].items():
-        b = twin["runs"].get(run)
-        if b is None:
-            problems.append(f"{run}: missing on the FGI side")
-            continue
-        verdict.runs += 1
-        if a["requires_grad"] != b["requires_grad"]:
-            verdict.notes.append(f"{run}: output requires_grad {a['requires_grad']} vs FGI {b['requires_grad']}")
-        finite = torch.ones(a["out"].shape, dtype=torch.bool)
-        for g in a["grads"]:
-            if g is not None and g.shape == a["out"].shape:
-                finite &= torch.isfinite(g)
-        if a["out"].shape == b["out"].shape and a["out"].dtype == b["out"].dtype:
-            same = _bits_equal(a["out"][finite], b["out"][finite]) if finite.any() else True
-            overflow = int((~finite).sum()) if not _bits_equal(a["out"], b["out"]) else 0
-            if overflow:
-                verdict.hazards.append(f"{run}: {overflow} elements where the surrogate is not finite: FGI's value is NaN")
-        else:
-            same = False
-        if not same:
-            problems.append(f"{run}: forward differs ({a['out'].dtype} {tuple(a['out'].shape)} vs "
-                            f"{b['out'].dtype} {tuple(b['out'].shape)})")
-            continue
-        for position, (ga, gb) in enumerate(zip(a["grads"], b["grads"])):
-            if (ga is None) != (gb is None):
-                verdict.notes.append(f"{run}: gradient {position} is None on one side only")
-                continue
-            if ga is None:
-                continue
-            if ga.shape != gb.shape or ga.dtype != gb.dtype:
-                problems.append(f"{run}: gradient {position} shape/dtype differs")
-                continue
-            mask = torch.isfinite(ga) & torch.isfinite(gb)
-            precision = max((ga.dtype, a["out"].dtype), key=lambda d: torch.finfo(d).eps)
-            ulps = _ulps(ga[mask], gb[mask], precision)
-            tolerance = case.tolerance if ga.shape == a["out"].shape else max(case.tolerance, 4)
-            verdict.max_ulps = max(verdict.max_ulps, ulps)
-            if ulps > tolerance:
-                problems.append(f"{run}: gradient {position} differs by {ulps:.3g} ulps (tolerance {tolerance})")
-    hazard_a, hazard_b = original.get("hazard"), twin.get("hazard")
-    if hazard_a is not None and hazard_b is not None and not _bits_equal(hazard_a["out"], hazard_b["out"]):
-        count = _bits_differ(hazard_a["out"], hazard_b["out"])
-        verdict.hazards.append(f"±inf/NaN inputs: FGI's value differs in {count} elements (the cancel pair is NaN)")
-    if original.get("hazard_error") or twin.get("hazard_error"):
-        verdict.hazards.append(f"±inf/NaN inputs raise: original {original.get('hazard_error', 'runs')}; "
-                               f"FGI {twin.get('hazard_error', 'runs')}")
-    compat_original, compat_fgi = verdict.compat.get("original", {}), verdict.compat.get("fgi", {})
-    if "double backward" in compat_fgi and compat_fgi["double backward"][0] == "ok" and \
-            compat_original.get("double backward", ["", ""])[0] == "ok" and \
-            compat_fgi["double backward"][1] != compat_original["double backward"][1]:
-        verdict.hazards.append("second derivatives differ: FGI's is 0 through the spike")
-    if problems:
-        verdict.status = "different"
-        verdict.reason = problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
-    else:
-        verdict.reason = (f"{verdict.runs} runs: forward bitwise identical, gradients within "
-                          f"{verdict.max_ulps:.3g} ulps (tolerance {case.tolerance})")
-    return verdict
+    return [Verdict(**by_key[case.key], report=case.report) for case in cases]
 
 
 def verify(files: list[tuple[Path, str]], options: VerifyOptions) -> list[Verdict]:
+    early = (_start_side(), _start_side()) if files else None
     cases, verdicts, rewritten = plan(files, options)
     if not cases:
+        for side in early or ():
+            side.kill()
+            side.wait()
         return verdicts
     work = Path(tempfile.mkdtemp(prefix="fgi-verify-run-"))
     twin = options.against.resolve() if options.against is not None else build_twin(cases, rewritten)
@@ -361,7 +279,7 @@ def verify(files: list[tuple[Path, str]], options: VerifyOptions) -> list[Verdic
         group = [c for c in cases if import_root(c.file) == root]
         folder = work / str(number)
         folder.mkdir()
-        verdicts += run_sides(root, twin, group, options, folder)
+        verdicts += run_sides(root, twin, group, options, folder, early if number == 0 else None)
     shutil.rmtree(work, ignore_errors=True)
     if options.against is None:
         shutil.rmtree(twin, ignore_errors=True)

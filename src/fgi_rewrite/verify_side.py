@@ -27,16 +27,6 @@ def _resolve(module: Any, path: str) -> Any:
     return obj
 
 
-def _ir(original_file: str, qualname: str):
-    import libcst as cst
-
-    from .discovery import find_function_classes
-    from .extract import extract
-
-    classes, index = find_function_classes(cst.parse_module(Path(original_file).read_bytes()))
-    return extract(next(c for c in classes if c.qualname == qualname), index)
-
-
 def _run(fn: Any, args: list[Any], leaves: list[torch.Tensor], seed: int) -> dict[str, Any]:
     torch.manual_seed(seed)
     out = fn(*args)
@@ -98,22 +88,6 @@ def _hazard_inputs(args: list[Any], leaves: list[torch.Tensor]) -> list[Any]:
     return hazardous
 
 
-def _custom_fwd_device(ir: Any) -> str | None:
-    """The device_type of a @custom_fwd on the original forward, if it has one."""
-    import libcst as cst
-
-    from .discovery import code_of, dotted_name
-
-    for decorator in ir.forward_def.decorators if ir.forward_def is not None else ():
-        node = decorator.decorator
-        if isinstance(node, cst.Call) and (dotted_name(node.func) or "").endswith("custom_fwd"):
-            for arg in node.args:
-                if arg.keyword is not None and arg.keyword.value == "device_type":
-                    return code_of(arg.value).strip("'\"")
-            return "cuda"  # torch.cuda.amp.custom_fwd
-    return None
-
-
 def _override(code: str, namespace: dict[str, Any]) -> Any:
     """A value given as Python source (`--arg`, settings, or a call-site literal); `x` is the
     differentiable input, the module's own names are visible."""
@@ -142,14 +116,14 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
                 raise ImportError(f"{case['module']} was imported from {origin}, outside {root}")
             target = _resolve(module, case["object"])
             fn = target.apply if case["object_kind"] == "class" else target
-            ir = _ir(case["original_file"], case["qualname"])
+            spec = case["inputs"]
             overrides = {name: _override(code, vars(module)) for name, code in case.get("arguments", {}).items()}
             entry: dict[str, Any] = {"runs": {}, "origin": origin}
             for device in devices:
                 for dtype_name in job["dtypes"]:
                     dtype = DTYPES[dtype_name]
                     for seed in range(job["seed"], job["seed"] + job["repeats"]):
-                        args, leaves, described = make_arguments(ir, vars(module), dtype, seed, overrides)
+                        args, leaves, described = make_arguments(spec, vars(module), dtype, seed, overrides)
                         args = [a.to(device).detach().requires_grad_(a.requires_grad) if isinstance(a, torch.Tensor)
                                 else a for a in args]
                         leaves = [a for a in args if isinstance(a, torch.Tensor) and a.requires_grad]
@@ -160,18 +134,18 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
                                        for a in args]
                             entry["runs"][f"{device}/{dtype_name}/{seed}/first-only"] = _run(
                                 fn, partial, [leaves[0]], seed)
-            autocast_device = _custom_fwd_device(ir)
+            autocast_device = case["autocast"]
             if autocast_device in devices:
                 # The original casts its inputs under autocast (@custom_fwd): compare there too.
                 low = torch.bfloat16 if autocast_device == "cpu" else torch.float16
-                args, leaves, _ = make_arguments(ir, vars(module), torch.float32, job["seed"], overrides)
+                args, leaves, _ = make_arguments(spec, vars(module), torch.float32, job["seed"], overrides)
                 args = [a.to(autocast_device).detach().requires_grad_(a.requires_grad) if isinstance(a, torch.Tensor)
                         else a for a in args]
                 leaves = [a for a in args if isinstance(a, torch.Tensor) and a.requires_grad]
                 with torch.autocast(autocast_device, dtype=low):
                     entry["runs"][f"{autocast_device}/autocast-{str(low)[6:]}/{job['seed']}"] = _run(
                         fn, args, leaves, job["seed"])
-            args, leaves, _ = make_arguments(ir, vars(module), torch.float64, job["seed"], overrides)
+            args, leaves, _ = make_arguments(spec, vars(module), torch.float64, job["seed"], overrides)
             if job["side"] == "original":
                 entry["probe_problems"] = _probe_backward(fn, args, leaves, job["seed"])
             if leaves:
@@ -199,7 +173,7 @@ def _compare_with_original(job: dict[str, Any], results: dict[str, Any]) -> None
     import os
     import time
 
-    from .verify import Case, compare
+    from .verify_compare import Case, compare
 
     original_path, failed = Path(job["compare_with"]), Path(job["original_failed"])
     while not original_path.exists() and not failed.exists():
@@ -209,7 +183,7 @@ def _compare_with_original(job: dict[str, Any], results: dict[str, Any]) -> None
     original = torch.load(original_path, weights_only=False)
     verdicts = {}
     for spec in job["cases"]:
-        case = Case(spec["key"], spec["path"], Path(spec["original_file"]), spec["qualname"], "", "", "class",
+        case = Case(spec["key"], spec["path"], Path(spec["path"]), spec["qualname"], "", "", "class",
                     spec["tolerance"], ("", "", "class"))
         verdict = compare(case, original.get(spec["key"], {"error": "no result"}),
                           results.get(spec["key"], {"error": "no result"}))
@@ -222,7 +196,8 @@ def _compare_with_original(job: dict[str, Any], results: dict[str, Any]) -> None
 def main() -> None:
     import os
 
-    job = json.loads(Path(sys.argv[1]).read_text())
+    # "-": torch is imported already (module level); the job arrives on stdin once planned.
+    job = json.loads(sys.stdin.read() if sys.argv[1] == "-" else Path(sys.argv[1]).read_text())
     torch.set_num_threads(job.get("threads", 1))
     results = run_job(job)
     if "compare_with" in job:

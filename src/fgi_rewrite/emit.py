@@ -645,15 +645,17 @@ class FunctionWriter:
         self.value = self._forward()
         value = code_of(self.value)
         params = self._signature()
-        # The value may have another dtype than the inputs: a cast in forward, or another
-        # input's value returned.
-        track = self._changes_dtype([i.name for i in differentiable]) or ir.returns_input is not None
+        # The value may have another dtype than the inputs (a cast in forward, another input's
+        # value returned), or a factor may (a bool mask times a float literal is float32 even for
+        # bfloat16 inputs): then every step reproduces the original's dtype.
+        track = (self._changes_dtype([i.name for i in differentiable]) or ir.returns_input is not None
+                 or self._factors_may_change_dtype())
         self.helper_source: str | None = None
         if probe:
             terms, _ = self._probe(differentiable, value)
-            if track:
-                terms = [f"({t.split(' * ')[0]}.to({t.split(' * ')[1]}.dtype) * {t.split(' * ')[1]}).to({value}.dtype)"
-                         for t in terms]
+            # The probe's factor has whatever dtype backward produced: build in it, cast once.
+            terms = [f"({t.split(' * ')[0]}.to({t.split(' * ')[1]}.dtype) * {t.split(' * ')[1]}).to({value}.dtype)"
+                     for t in terms]
         else:
             substitute = self._backward_prelude()
             terms = [self._carrier(source, substitute, track) for source in differentiable]
@@ -684,6 +686,11 @@ class FunctionWriter:
             lines.append(f"{ind}return {result}")
         return Emitted(self.newline.join(lines) + self.newline, self.name, needs_torch_import=True,
                        helper=self.helper_source)
+
+    def _factors_may_change_dtype(self) -> bool:
+        assert self.ir.backward_def is not None
+        code = code_of(self.ir.backward_def.body)
+        return bool(_DTYPE_CHANGING.search(code) or re.search(r"[<>]=?|==|!=", code))
 
     def _changes_dtype(self, inputs: list[str]) -> bool:
         """Whether forward may return another dtype than its differentiable inputs'."""

@@ -36,7 +36,6 @@ _STYLES = ("signed-zero", "paper")
 class Emitted:
     function: str  # source of the def, indented at column 0
     name: str
-    needs_torch_import: bool
     helper: str | None = None  # probe path: the original backward as a plain function, placed before
 
 
@@ -684,8 +683,7 @@ class FunctionWriter:
         else:
             lines += [ind + line if line.strip() else "" for line in carrier_lines]
             lines.append(f"{ind}return {result}")
-        return Emitted(self.newline.join(lines) + self.newline, self.name, needs_torch_import=True,
-                       helper=self.helper_source)
+        return Emitted(self.newline.join(lines) + self.newline, self.name, helper=self.helper_source)
 
     def _factors_may_change_dtype(self) -> bool:
         assert self.ir.backward_def is not None

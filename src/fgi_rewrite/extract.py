@@ -5,8 +5,8 @@ from __future__ import annotations
 import libcst as cst
 
 from .discovery import FUNCTION_BASES, ClassInfo, ModuleIndex, code_of, dotted_name
-from .gradient import BackwardReader, _merge_all
-from .ir import Const, FunctionIR, InputGradient, Linear, Refusal, TupleValue, Value
+from .gradient import BackwardReader, merge_all
+from .ir import Const, FunctionIR, InputGradient, Refusal, TupleValue, Value
 
 _STEP_NAMES = frozenset(
     {
@@ -54,16 +54,6 @@ def find_method(
 
 def _params(fn: cst.FunctionDef) -> list[cst.Param]:
     return [*fn.params.posonly_params, *fn.params.params]
-
-
-def _has_decorator(fn: cst.FunctionDef, name: str) -> bool:
-    for decorator in fn.decorators:
-        node = decorator.decorator
-        if isinstance(node, cst.Call):
-            node = node.func
-        if (dotted_name(node) or "").split(".")[-1] == name:
-            return True
-    return False
 
 
 class _ForwardFacts(cst.CSTVisitor):
@@ -232,7 +222,7 @@ def extract(info: ClassInfo, index: ModuleIndex) -> FunctionIR:
     reader = BackwardReader(index, set(grad_names), backward_ctx, info.node, local_classes=local_classes,
                             saved=saved, ctx_attributes=attributes)
     returns = reader.run(backward.body)
-    result = _merge_all(returns)
+    result = merge_all(returns)
     gradients = list(result.items) if isinstance(result, TupleValue) else [result]
 
     open_ended = isinstance(result, TupleValue) and result.open_ended
@@ -287,7 +277,6 @@ def extract(info: ClassInfo, index: ModuleIndex) -> FunctionIR:
         forward_style=style,  # type: ignore[arg-type]
         ctx_name=ctx_name,
         inputs=inputs,
-        forward_returns=[value],
         saved=facts.saved,
         ctx_attributes=facts.ctx_attributes,
         has_step=facts.step,
@@ -328,5 +317,3 @@ def _mentions(fn: cst.FunctionDef, name: str) -> bool:
     fn.body.visit(finder)
     return finder.found
 
-
-__all__ = ["extract", "find_method", "Linear"]

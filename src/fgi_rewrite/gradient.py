@@ -705,9 +705,9 @@ class BackwardReader:
                 if refusal.code in ("FGI104", "FGI106", "FGI108"):
                     raise
                 return Const(call)
-            return Const(call) if not any(_contains_linear(r) for r in returns) else _merge_all(returns)
+            return Const(call) if not any(_contains_linear(r) for r in returns) else merge_all(returns)
         returns = reader.run(helper.body)
-        result = _merge_all(returns)
+        result = merge_all(returns)
         return _mark_interprocedural(result)
 
 
@@ -783,7 +783,7 @@ def _same_chain(a: Linear, b: Linear) -> bool:
                for x, y in zip(a.chain, b.chain)) and (a.reduced is None) == (b.reduced is None)
 
 
-def _merge_all(values: list[Value]) -> Value:
+def merge_all(values: list[Value]) -> Value:
     result: Value | None = None
     for value in values:
         result = _merge(result, value)

@@ -97,7 +97,6 @@ class FunctionIR:
     forward_style: Literal["ctx", "setup_context"]
     ctx_name: str
     inputs: list[InputGradient] = field(default_factory=list)
-    forward_returns: list[cst.BaseExpression] = field(default_factory=list)
     saved: list[cst.BaseExpression] = field(default_factory=list)
     ctx_attributes: dict[str, cst.BaseExpression] = field(default_factory=dict)
     has_step: bool = False

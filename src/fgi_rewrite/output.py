@@ -8,7 +8,6 @@ from typing import IO, Any
 from . import __version__
 from .model import ScanResult
 
-SCHEMA_ID = "https://fgi-rewrite.dev/schema/fgi-rewrite-1.json"
 SCHEMA_VERSION = 1
 
 

@@ -173,7 +173,7 @@ def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> tuple[list[Ca
             key = f"{shown}::{outcome.qualname}"
             info = next(c for c in classes if c.qualname == outcome.qualname)
             ir = extract(info, index)
-            cases.append(Case(key, shown, file, outcome.qualname, module, outcome.qualname, "class", tolerance,
+            cases.append(Case(key, shown, file, outcome.qualname, module, outcome.qualname, tolerance,
                               (twin_module, twin_object, kind), arguments, reports.get(outcome.qualname),
                               argument_spec(ir), custom_fwd_device(ir)))
     return cases, skipped, rewritten

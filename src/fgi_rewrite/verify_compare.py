@@ -21,8 +21,7 @@ class Case:
     file: Path
     qualname: str
     module: str
-    object: str
-    object_kind: Literal["class", "function"]
+    object: str  # the class's path in its module (the original side calls its .apply)
     tolerance: int
     twin: tuple[str, str, str]  # module, object path, "class" (use .apply) or "function"
     arguments: dict[str, str] = field(default_factory=dict)

@@ -190,8 +190,8 @@ def _compare_with_original(job: dict[str, Any], results: dict[str, Any]) -> None
     original = torch.load(original_path, weights_only=False)
     verdicts = {}
     for spec in job["cases"]:
-        case = Case(spec["key"], spec["path"], Path(spec["path"]), spec["qualname"], "", "", "class",
-                    spec["tolerance"], ("", "", "class"))
+        case = Case(spec["key"], spec["path"], Path(spec["path"]), spec["qualname"], "", "", spec["tolerance"],
+                    ("", "", "class"))
         verdict = compare(case, original.get(spec["key"], {"error": "no result"}),
                           results.get(spec["key"], {"error": "no result"}))
         verdicts[spec["key"]] = verdict.plain()

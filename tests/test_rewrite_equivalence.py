@@ -228,3 +228,25 @@ def test_forward_mode_tangent_is_the_surrogate_gradient(rewritten: Path, file: s
     rtol = 8 * torch.finfo(y.dtype).eps
     atol = torch.finfo(y.dtype).tiny  # the float32 tangent flushes what a float64 gradient keeps
     assert torch.allclose(jvp_tangent.double(), vjp.double(), rtol=rtol, atol=atol, equal_nan=True)
+
+
+@pytest.mark.parametrize("style", ["signed-zero", "paper", "guarded"])
+def test_styles_keep_values_and_gradients_and_guarded_survives_non_finite_inputs(tmp_path: Path, style: str) -> None:
+    source = (FIXTURES / "fast_sigmoid_legacy.py").read_bytes()
+    target = tmp_path / f"fast_sigmoid_{style.replace('-', '_')}.py"
+    target.write_bytes(rewrite_module(source, RewriteOptions(style=style)).source)
+    original = _load(FIXTURES / "fast_sigmoid_legacy.py", "_orig_fast_sigmoid_styles")
+    new = _load(target, target.stem)
+    x = torch.tensor([-2.0, -0.0, 0.0, 0.5, 3.0, float("inf"), float("-inf"), float("nan")], dtype=torch.float64)
+    xa, xb = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    ya, yb = original.FastSigmoid.apply(xa, 2.7), new.fast_sigmoid_fgi(xb, 2.7)
+    finite = torch.isfinite(x)
+    _assert_bitwise(ya[finite], yb[finite], "finite inputs")
+    ya.sum().backward()
+    yb.sum().backward()
+    _assert_bitwise(xa.grad[finite], xb.grad[finite], "finite gradients")
+    if style == "guarded":
+        # The value at ±inf stays the original's 0/1; NaN input gives the original's value too.
+        _assert_bitwise(ya[~finite], yb[~finite], "non-finite inputs")
+    else:
+        assert torch.isnan(yb[~finite]).any()  # the hazard the guarded style removes

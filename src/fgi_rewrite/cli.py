@@ -102,9 +102,10 @@ def explain(code: str | None) -> None:
               help="Write rewritten copies under DIR, mirroring the tree, instead of in place.")
 @click.option("--unsafe-fixes/--no-unsafe-fixes", default=None,
               help="Also apply unsafe fixes (probed or interprocedural gradients). Default: off.")
-@click.option("--style", type=click.Choice(["signed-zero", "paper"]), default=None,
+@click.option("--style", type=click.Choice(["signed-zero", "paper", "guarded"]), default=None,
               help="signed-zero (default): value.detach() - (inj.detach() - inj), keeps -0.0; "
-                   "paper: inj - inj.detach() + value.detach().")
+                   "paper: inj - inj.detach() + value.detach(); guarded: signed-zero with the carrier "
+                   "zeroed where it is not finite, so ±inf/NaN inputs and overflowing surrogates keep the value.")
 @click.option("--fast-path/--no-fast-path", default=None,
               help="Return the value without the carrier when grad mode is off (default: on; see README).")
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip files and directories matching GLOB.")

@@ -29,7 +29,7 @@ _CTX_BOOKKEEPING = frozenset(
 # Value expressions whose dtype may differ from the differentiable input's: the carrier is
 # then built in the promoted dtype and cast once, as autograd would compute the gradient.
 _DTYPE_CHANGING = re.compile(r"\.(float|double|half|bfloat16|type|to)\(|torch\.(where|tensor|full|ones|zeros)\(|dtype=")
-_STYLES = ("signed-zero", "paper")
+_STYLES = ("signed-zero", "paper", "guarded")
 
 
 @dataclass(frozen=True)
@@ -664,15 +664,20 @@ class FunctionWriter:
         lines = [f"def {self.name}({params}) -> {self.torch}.Tensor:",
                  f'{ind}"""FGI form of {self.class_name}: same value, surrogate gradient injected in forward."""']
         lines += [ind + line if line.strip() else "" for line in self.forward_lines]
-        if self.style == "signed-zero":
-            result = f"{value}.detach() - ({inj}.detach() - {inj})"
-        else:
+        if self.style == "paper":
             result = f"{inj} - {inj}.detach() + {value}.detach()"
+        else:
+            result = f"{value}.detach() - ({inj}.detach() - {inj})"
         carrier_lines = []
         if self.no_grad_lines:
             carrier_lines.append(f"with {self.torch}.no_grad():")
             carrier_lines += [ind + line if line.strip() else "" for line in self.no_grad_lines]
         carrier_lines.append(f"{inj} = {carrier}")
+        if self.style == "guarded":
+            # Where the surrogate overflows (or the input is ±inf/NaN) the cancel pair would be
+            # NaN: zero the carrier there, so the value stays exact and the gradient there is 0
+            # (the original's would be NaN).
+            carrier_lines.append(f"{inj} = {self.torch}.nan_to_num({inj}, nan=0.0, posinf=0.0, neginf=0.0)")
         if self.fast_path:
             # No gradient can flow: skip the carrier. One return at the end, because TorchScript
             # rejects an early return followed by a `with` block (internal assert, torch 2.13).

@@ -2,7 +2,7 @@
 
     [tool.fgi-rewrite]
     exclude = ["legacy/*"]
-    style = "signed-zero"          # or "paper"
+    style = "signed-zero"          # or "paper", "guarded"
     fast-path = true
     unsafe-fixes = false
 
@@ -26,7 +26,7 @@ from typing import Any
 
 _TOP = {"exclude": list, "style": str, "fast-path": bool, "unsafe-fixes": bool, "verify": dict}
 _VERIFY = {"seed": int, "dtypes": list, "compat": str, "arguments": dict}
-_CHOICES = {"style": ("signed-zero", "paper"), "compat": ("none", "default", "full")}
+_CHOICES = {"style": ("signed-zero", "paper", "guarded"), "compat": ("none", "default", "full")}
 
 
 class SettingsError(Exception):

@@ -216,3 +216,22 @@ def test_call_sites_across_a_package_call_the_function(tmp_path: Path, monkeypat
              "assert all(o.tolist() == [0.0, 1.0] for o in outs), outs\n")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
+
+
+def test_imports_left_unused_by_the_rewrite_are_dropped_but_not_others(tmp_path: Path) -> None:
+    source = ("import os  # kept: unused before the rewrite too\n"
+              "import torch\n"
+              "from torch.autograd import Function\n"
+              "from torch.autograd.function import once_differentiable\n\n\n"
+              "class Spike(Function):\n"
+              "    @staticmethod\n    def forward(ctx, x):\n        ctx.save_for_backward(x)\n"
+              "        return (x > 0).float()\n\n"
+              "    @staticmethod\n    @once_differentiable\n    def backward(ctx, grad_output):\n"
+              "        (x,) = ctx.saved_tensors\n        return grad_output * torch.exp(-x * x)\n")
+    target = tmp_path / "spike.py"
+    target.write_text(source)
+    assert run("rewrite", str(target))[0] == 0
+    text = target.read_text()
+    assert "from torch.autograd import Function" not in text
+    assert "once_differentiable" not in text
+    assert text.startswith("import os  # kept: unused before the rewrite too\nimport torch\n")

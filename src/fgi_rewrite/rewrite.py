@@ -22,6 +22,7 @@ from .discovery import ClassInfo, ModuleIndex, dotted_name, find_function_classe
 from .emit import FunctionWriter, snake_case
 from .engine import could_define_function, suppressed_codes
 from .extract import extract
+from .imports_cleanup import drop_unused_imports
 from .ir import FunctionIR, Refusal
 
 SHIM_MARKER = "# fgi-rewrite: compatibility shim"
@@ -311,7 +312,7 @@ def rewrite_module(data: bytes, options: RewriteOptions = RewriteOptions()) -> M
                                             plan.function_name))
     if not plans:
         return result
-    new = module.visit(_Transformer(plans, module.config_for_parsing))
+    new = drop_unused_imports(module, module.visit(_Transformer(plans, module.config_for_parsing)))
     if torch_alias is None:
         new = _with_torch_import(new)
     result.source = new.bytes

@@ -588,7 +588,7 @@ class FunctionWriter:
         return any(i.gradient is not None and (i.gradient.chain is None or i.gradient.interprocedural)
                    for i in self.ir.inputs)
 
-    def _probe(self, differentiable: list[InputGradient], value: str) -> tuple[list[str], str]:
+    def _probe(self, differentiable: list[InputGradient], value: str) -> tuple[list[tuple[str, str]], str]:
         """Probe path: the original backward becomes a plain function evaluated once with
         grad_output = ones; its result is each input's factor g. Gradients then match to a few
         ulps rather than bit for bit, which is why this is an unsafe fix."""
@@ -620,12 +620,10 @@ class FunctionWriter:
         arguments += [code_of(self.attributes[a]) for a in attr_params]
         factor = self._fresh("g")
         self._add(self.no_grad_lines, f"{factor} = {helper}({', '.join(arguments)})")
-        terms = []
         positions = {i.name: n for n, i in enumerate(ir.inputs)}
-        for source in differentiable:
-            g = f"{factor}[{positions[source.name]}]" if ir.returns_tuple else factor
-            terms.append(f"{self.inputs.get(source.name, source.name)} * {g}")
-        return terms, helper
+        pairs = [(self.inputs.get(source.name, source.name),
+                  f"{factor}[{positions[source.name]}]" if ir.returns_tuple else factor) for source in differentiable]
+        return pairs, helper
 
     def _annotation_of(self, value: cst.BaseExpression) -> str:
         for param in self.ir.params:
@@ -651,10 +649,9 @@ class FunctionWriter:
                  or self._factors_may_change_dtype())
         self.helper_source: str | None = None
         if probe:
-            terms, _ = self._probe(differentiable, value)
+            pairs, _ = self._probe(differentiable, value)
             # The probe's factor has whatever dtype backward produced: build in it, cast once.
-            terms = [f"({t.split(' * ')[0]}.to({t.split(' * ')[1]}.dtype) * {t.split(' * ')[1]}).to({value}.dtype)"
-                     for t in terms]
+            terms = [f"({x}.to({g}.dtype) * {g}).to({value}.dtype)" for x, g in pairs]
         else:
             substitute = self._backward_prelude()
             terms = [self._carrier(source, substitute, track) for source in differentiable]

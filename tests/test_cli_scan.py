@@ -154,3 +154,35 @@ def test_readme_documents_every_code() -> None:
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     missing = [code for code in CODES if f"| {code} |" not in readme]
     assert missing == []
+
+
+def test_sarif_has_one_rule_per_code_and_one_based_locations(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "spike.py").write_text(SPIKE)
+    (tmp_path / "pkg" / "refused.py").write_text(REFUSED)
+    code, out, _ = run("scan", "--format", "sarif", "pkg")
+    assert code == 1
+    sarif = json.loads(out)
+    assert sarif["version"] == "2.1.0"
+    (run_,) = sarif["runs"]
+    from fgi_rewrite.codes import CODES
+
+    rules = run_["tool"]["driver"]["rules"]
+    assert [r["id"] for r in rules] == list(CODES)
+    assert all(r["fullDescription"]["text"] for r in rules)
+    results = {r["ruleId"]: r for r in run_["results"]}
+    spike = results["FGI001"]
+    location = spike["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"]["uri"] == "pkg/spike.py"
+    assert location["region"] == {"startLine": 3, "startColumn": 7}
+    assert spike["level"] == "warning" and results["FGI102"]["level"] == "note"
+    assert rules[spike["ruleIndex"]]["id"] == "FGI001"
+
+
+def test_github_annotations(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "spike.py").write_text(SPIKE)
+    code, out, _ = run("scan", "--format", "github", "spike.py")
+    assert code == 1
+    assert out.startswith("::warning file=spike.py,line=3,col=7,title=FGI001::Spike: ")

@@ -45,8 +45,9 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="text: a table; json: one object on stdout (schema/fgi-rewrite.schema.json).")
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "sarif", "github"]), default="text",
+              show_default=True, help="text: a table; json: one object on stdout (schema/fgi-rewrite.schema.json); "
+                                      "sarif: SARIF 2.1.0; github: workflow annotations.")
 @click.option("--select", multiple=True, metavar="CODE", help="Report only these codes (prefixes allowed, comma-separated).")
 @click.option("--ignore", multiple=True, metavar="CODE", help="Do not report these codes (prefixes allowed).")
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip files and directories matching GLOB.")
@@ -70,6 +71,14 @@ def scan(paths: tuple[str, ...], output_format: str, select: tuple[str, ...], ig
         from .output import write_json
 
         write_json(result, "scan", sys.stdout)
+    elif output_format == "sarif":
+        from .output import write_sarif
+
+        write_sarif(result, sys.stdout)
+    elif output_format == "github":
+        from .output import write_github
+
+        write_github(result, sys.stdout)
     else:
         from .output import write_text
 

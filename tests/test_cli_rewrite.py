@@ -235,3 +235,12 @@ def test_imports_left_unused_by_the_rewrite_are_dropped_but_not_others(tmp_path:
     assert "from torch.autograd import Function" not in text
     assert "once_differentiable" not in text
     assert text.startswith("import os  # kept: unused before the rewrite too\nimport torch\n")
+
+
+def test_libcst_codemod_entry_point(tmp_path: Path) -> None:
+    target = tmp_path / "spike.py"
+    target.write_text(SPIKE)
+    result = subprocess.run([sys.executable, "-m", "libcst.tool", "codemod", "-x", "--no-format",
+                             "fgi_rewrite.codemod.ToFGI", str(target)], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "def spike_fgi(x: torch.Tensor, alpha: float) -> torch.Tensor:" in target.read_text()

@@ -186,3 +186,11 @@ def test_github_annotations(tmp_path: Path, monkeypatch) -> None:
     code, out, _ = run("scan", "--format", "github", "spike.py")
     assert code == 1
     assert out.startswith("::warning file=spike.py,line=3,col=7,title=FGI001::Spike: ")
+
+
+def test_jobs_give_the_same_output_in_the_same_order() -> None:
+    fixtures = str(Path(__file__).resolve().parent.parent / "fixtures")
+    _, one, _ = run("scan", "--format", "json", fixtures)
+    _, two, _ = run("scan", "--format", "json", "--jobs", "2", fixtures)
+    assert json.loads(one)["functions"] == json.loads(two)["functions"]
+    assert len(json.loads(two)["functions"]) > 70

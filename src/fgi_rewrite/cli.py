@@ -52,8 +52,10 @@ def main() -> None:
 @click.option("--ignore", multiple=True, metavar="CODE", help="Do not report these codes (prefixes allowed).")
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip files and directories matching GLOB.")
 @click.option("--no-gitignore", is_flag=True, help="Also scan files that .gitignore excludes.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Files analysed in parallel processes; output order stays the same.")
 def scan(paths: tuple[str, ...], output_format: str, select: tuple[str, ...], ignore: tuple[str, ...],
-         exclude: tuple[str, ...], no_gitignore: bool) -> None:
+         exclude: tuple[str, ...], no_gitignore: bool, jobs: int) -> None:
     """Find and classify every torch.autograd.Function in PATHS.
 
     Reads the files with libcst only: nothing is imported or executed.
@@ -64,7 +66,7 @@ def scan(paths: tuple[str, ...], output_format: str, select: tuple[str, ...], ig
     selection = Selection(_split_codes(select), _split_codes(ignore))
     settings = _settings(paths)
     found = discover(paths, exclude=(*settings.exclude, *exclude), use_gitignore=not no_gitignore)
-    result = scan_paths(found.files, display_path, selection)
+    result = scan_paths(found.files, display_path, selection, jobs=jobs)
     result.errors[:0] = found.errors
     result.skipped.extend(found.skipped)
     if output_format == "json":

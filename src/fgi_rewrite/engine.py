@@ -157,20 +157,27 @@ def _name_positions(
     return result
 
 
-def scan_paths(files: Iterable[Path], display: Callable[[Path], str], selection: Selection = Selection()) -> ScanResult:
+def scan_file(item: tuple[Path, str]) -> tuple[list[FunctionReport], list[FileError]]:
+    """One file: read, prefilter, parse, analyse. Never raises for a bad file."""
+    file, shown = item
+    try:
+        data = file.read_bytes()
+    except OSError as error:
+        return [], [FileError(shown, None, None, "FGI901", f"cannot read: {error.strerror or error}")]
+    try:
+        return scan_source(data, shown)
+    except RecursionError:
+        return [], [FileError(shown, None, None, "FGI902", "nesting too deep to parse")]
+
+
+def scan_paths(files: Iterable[Path], display: Callable[[Path], str], selection: Selection = Selection(),
+               jobs: int = 1) -> ScanResult:
+    from .parallel import ordered_map
+
     result = ScanResult()
-    for file in files:
-        shown = display(file)
-        result.files += 1
-        try:
-            data = file.read_bytes()
-        except OSError as error:
-            result.errors.append(FileError(shown, None, None, "FGI901", f"cannot read: {error.strerror or error}"))
-            continue
-        try:
-            reports, errors = scan_source(data, shown)
-        except RecursionError:
-            errors, reports = [FileError(shown, None, None, "FGI902", "nesting too deep to parse")], []
+    items = [(file, display(file)) for file in files]
+    result.files = len(items)
+    for reports, errors in ordered_map(scan_file, items, jobs):
         result.errors.extend(errors)
         result.functions.extend(r for r in reports if selection.keeps(r.code))
     return result

@@ -244,3 +244,16 @@ def test_libcst_codemod_entry_point(tmp_path: Path) -> None:
                              "fgi_rewrite.codemod.ToFGI", str(target)], capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "def spike_fgi(x: torch.Tensor, alpha: float) -> torch.Tensor:" in target.read_text()
+
+
+def test_rewrite_with_jobs_gives_the_same_files(tmp_path: Path) -> None:
+    fixtures = Path(__file__).resolve().parent.parent / "fixtures"
+    one, two = tmp_path / "one", tmp_path / "two"
+    for folder in (one, two):
+        folder.mkdir()
+        for path in fixtures.glob("*.py"):
+            (folder / path.name).write_bytes(path.read_bytes())
+    assert run("rewrite", str(one))[0] == 0
+    assert run("rewrite", "--jobs", "2", str(two))[0] == 0
+    for path in one.glob("*.py"):
+        assert (two / path.name).read_bytes() == path.read_bytes(), path.name

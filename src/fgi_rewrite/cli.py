@@ -121,8 +121,11 @@ def explain(code: str | None) -> None:
               help="Return the value without the carrier when grad mode is off (default: on; see README).")
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip files and directories matching GLOB.")
 @click.option("--no-gitignore", is_flag=True, help="Also rewrite files that .gitignore excludes.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Files rewritten in parallel processes; output order stays the same.")
 def rewrite(paths: tuple[str, ...], show_diff: bool, check: bool, out_dir: str | None, unsafe_fixes: bool | None,
-            style: str | None, fast_path: bool | None, exclude: tuple[str, ...], no_gitignore: bool) -> None:
+            style: str | None, fast_path: bool | None, exclude: tuple[str, ...], no_gitignore: bool,
+            jobs: int) -> None:
     """Rewrite convertible Function classes in PATHS to FGI functions.
 
     Safe fixes are applied by default; nothing is imported or executed.
@@ -147,8 +150,12 @@ def rewrite(paths: tuple[str, ...], show_diff: bool, check: bool, out_dir: str |
         run.error(error.path, None, error.message)
     for skipped in found.skipped:
         click.echo(f"skipped {skipped.path}: {skipped.reason}", err=True)
-    for file in found.files:
-        run.process(file, display_path(file))
+    from .parallel import ordered_map
+    from .rewrite_files import rewrite_file
+
+    items = [(file, display_path(file), options) for file in found.files]
+    for (file, shown, _), done in zip(items, ordered_map(rewrite_file, items, jobs)):
+        run.record(file, shown, done)
     sys.exit(run.finish())
 
 

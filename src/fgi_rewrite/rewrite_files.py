@@ -11,10 +11,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from .rewrite import RewriteOptions, rewrite_module
+from .rewrite import ModuleRewrite, RewriteOptions, rewrite_module
 from .writer import WriteRefused, unified_diff, write_atomic, write_copy
 
 Mode = Literal["write", "diff", "check", "out"]
+
+
+def rewrite_file(item: tuple[Path, str, RewriteOptions]) -> tuple[bytes, ModuleRewrite] | tuple[int | None, str]:
+    """(original bytes, result), or (line, error message) for a file that cannot be handled."""
+    import libcst as cst
+
+    file, _, options = item
+    try:
+        original = file.read_bytes()
+    except OSError as error:
+        return None, f"cannot read: {error.strerror or error}"
+    try:
+        return original, rewrite_module(original, options)
+    except cst.ParserSyntaxError as error:
+        return error.raw_line, f"cannot parse: {error.message}; left unchanged"
+    except (UnicodeDecodeError, LookupError, SyntaxError) as error:
+        return None, f"cannot decode: {error}; left unchanged"
+    except RecursionError:
+        return None, "nesting too deep to parse; left unchanged"
 
 
 @dataclass
@@ -42,24 +61,16 @@ class RewriteRun:
         print(f"error: {where}: {message}", file=sys.stderr)
 
     def process(self, file: Path, shown: str) -> None:
-        import libcst as cst
+        self.record(file, shown, rewrite_file((file, shown, self.options)))
 
-        try:
-            original = file.read_bytes()
-        except OSError as error:
-            self.error(shown, None, f"cannot read: {error.strerror or error}")
+    def record(self, file: Path, shown: str, done: tuple[bytes, ModuleRewrite] | tuple[int | None, str]) -> None:
+        """Report one file's outcome (computed here or in a worker process)."""
+        if not isinstance(done[0], bytes):
+            line, message = done
+            self.error(shown, line, message)  # type: ignore[arg-type]
             return
-        try:
-            result = rewrite_module(original, self.options)
-        except cst.ParserSyntaxError as error:
-            self.error(shown, error.raw_line, f"cannot parse: {error.message}; left unchanged")
-            return
-        except (UnicodeDecodeError, LookupError, SyntaxError) as error:
-            self.error(shown, None, f"cannot decode: {error}; left unchanged")
-            return
-        except RecursionError:
-            self.error(shown, None, "nesting too deep to parse; left unchanged")
-            return
+        original, result = done
+        assert isinstance(result, ModuleRewrite)
         for outcome in result.outcomes:
             self.counts[outcome.outcome] += 1
             detail = f" ({outcome.code})" if outcome.code else ""

@@ -11,23 +11,11 @@ from pathlib import Path
 import jsonschema
 import pytest
 from click.testing import CliRunner
+from sources import GAUSSIAN_SPIKE
 
 from fgi_rewrite.cli import main
 
-SPIKE = """\
-import torch
-
-class Spike(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return (x > 0).float()
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        (x,) = ctx.saved_tensors
-        return grad_output * torch.exp(-x * x)
-"""
+SPIKE = GAUSSIAN_SPIKE
 
 REFUSED = SPIKE.replace("return grad_output * torch.exp(-x * x)", "return grad_output.clamp(-1, 1)")
 

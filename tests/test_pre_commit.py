@@ -9,23 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from sources import GAUSSIAN_SPIKE
 
 ROOT = Path(__file__).resolve().parent.parent
-SPIKE = """\
-import torch
-
-
-class Spike(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return (x > 0).float()
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        (x,) = ctx.saved_tensors
-        return grad_output * torch.exp(-x * x)
-"""
+SPIKE = GAUSSIAN_SPIKE
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 

@@ -5,25 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from click.testing import CliRunner
+from sources import FAST_SIGMOID_SPIKE
 
 from fgi_rewrite.cli import main
 
-SPIKE = """\
-import torch
-
-
-class Spike(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x, alpha):
-        ctx.save_for_backward(x)
-        ctx.alpha = alpha
-        return (x > 0).float()
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        (x,) = ctx.saved_tensors
-        return grad_output / (ctx.alpha * x.abs() + 1.0) ** 2, None
-"""
+SPIKE = FAST_SIGMOID_SPIKE
 
 
 def run(*args: str) -> tuple[int, str, str]:

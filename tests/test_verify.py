@@ -7,27 +7,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sources import FAST_SIGMOID_SPIKE
 
 from fgi_rewrite.cli import main
 
 torch = pytest.importorskip("torch")
 
-SPIKE = """\
-import torch
-
-
-class Spike(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x, alpha):
-        ctx.save_for_backward(x)
-        ctx.alpha = alpha
-        return (x > 0).float()
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        (x,) = ctx.saved_tensors
-        return grad_output / (ctx.alpha * x.abs() + 1.0) ** 2, None
-"""
+SPIKE = FAST_SIGMOID_SPIKE
 
 # A hand migration with a wrong constant: 1.5 instead of 1.0 in the denominator.
 WRONG_MIGRATION = """\
@@ -63,8 +49,9 @@ def test_rewritten_class_is_equivalent_and_the_output_says_code_ran(tmp_path: Pa
     assert "alpha=2.7 (no default)" in figures["arguments"]
     assert json.loads(out)["seed"] == 3
     assert (tmp_path / "spike.py").read_text() == SPIKE  # verify writes nothing
-    import jsonschema
     from importlib import resources
+
+    import jsonschema
 
     schema = json.loads(resources.files("fgi_rewrite").joinpath("schema/fgi-rewrite.schema.json").read_text())
     jsonschema.validate(json.loads(out), schema)

@@ -89,6 +89,8 @@ def compat_matrix(
             try:
                 with torch.enable_grad():  # the caller may be under no_grad
                     cells[name] = _CELLS[name](case)
+            except _Skip as why:  # the cell does not apply to these arguments
+                cells[name] = Cell("skipped", _clip(str(why)))
             except Exception as exc:  # every cell is isolated: an error is its result
                 cells[name] = Cell("fails", _first_line(exc))
     return cells
@@ -334,10 +336,7 @@ class _Skip(Exception):
 
 
 def _jit_script_save_load(case: _Case) -> Cell:
-    try:
-        source, annotations, state = _script_module_source(case)
-    except _Skip as why:
-        return Cell("skipped", _clip(str(why)))
+    source, annotations, state = _script_module_source(case)
     # TorchScript reads method source through `inspect`, which finds exec'd code only
     # in linecache; `_fn` resolves through the forward's globals.
     filename = f"<fgi_rewrite.compat script wrapper {next(_wrapper_ids)}>"
@@ -404,10 +403,11 @@ def _run_and_judge_diff_only(case: _Case, f: Callable[..., object], how: str = "
     return case.judge(out, case.gradients(out, leaves), how)
 
 
-def _first_diff(case: _Case) -> int:
+def _first_input(case: _Case) -> tuple[torch.Tensor, list[object]]:
+    """The first differentiable input (a fresh copy) and the other arguments."""
     if not case.diff:
         raise _Skip("no differentiable input")
-    return case.diff[0]
+    return case.leaves(requires_grad=False)[0], _others(case)
 
 
 def _others(case: _Case) -> list[torch.Tensor]:
@@ -416,12 +416,7 @@ def _others(case: _Case) -> list[torch.Tensor]:
 
 
 def _func_grad(case: _Case) -> Cell:
-    try:
-        _first_diff(case)
-    except _Skip as why:
-        return Cell("skipped", str(why))
-    rest = _others(case)
-    x = case.leaves(requires_grad=False)[0]
+    x, rest = _first_input(case)
 
     def loss(t: torch.Tensor) -> torch.Tensor:
         return case.weigh(case.call(case.fn, [t, *rest]))
@@ -437,12 +432,7 @@ def _func_grad(case: _Case) -> Cell:
 
 
 def _func_vmap(case: _Case) -> Cell:
-    try:
-        _first_diff(case)
-    except _Skip as why:
-        return Cell("skipped", str(why))
-    rest = _others(case)
-    x = case.leaves(requires_grad=False)[0]
+    x, rest = _first_input(case)
     gen = torch.Generator().manual_seed(SEED + 1)
     noise = torch.randn(x.shape, generator=gen, dtype=torch.float64).to(x.device, x.dtype)
     # Slice 0 is the input itself; the others are perturbed so a vmap rule that
@@ -488,12 +478,7 @@ def _jvp_reference(case: _Case, tangent: torch.Tensor) -> torch.Tensor:
 
 
 def _jvp(case: _Case, no_grad: bool) -> Cell:
-    try:
-        _first_diff(case)
-    except _Skip as why:
-        return Cell("skipped", str(why))
-    rest = _others(case)
-    x = case.leaves(requires_grad=False)[0]
+    x, rest = _first_input(case)
     gen = torch.Generator().manual_seed(SEED + 2)
     tangent = torch.randn(x.shape, generator=gen, dtype=torch.float64).to(x.device, x.dtype)
     with torch.set_grad_enabled(not no_grad):

@@ -166,3 +166,14 @@ def test_autocast_run_for_custom_fwd_against_a_hand_migration(tmp_path: Path) ->
     entry = verdicts(out)["Spike"]
     assert entry["status"] == "equivalent"
     assert entry["verify"]["runs"] == 3  # 2 seeds + 1 under autocast(cpu, bfloat16)
+
+
+def test_an_unparsable_file_is_reported_and_the_others_are_verified(tmp_path: Path) -> None:
+    (tmp_path / "a_broken.py").write_text("import torch\n\nclass X(torch.autograd.Function)\n    pass\n")
+    (tmp_path / "b_spike.py").write_text(SPIKE)
+    code, out, err = run("verify", "--compat", "none", "--format", "json", "--dtype", "float32", str(tmp_path))
+    assert code == 2
+    document = json.loads(out)
+    (error,) = document["errors"]
+    assert error["path"].endswith("a_broken.py") and error["code"] == "FGI902" and error["line"] == 3
+    assert verdicts(out)["Spike"]["status"] == "equivalent"

@@ -213,7 +213,11 @@ def verify(paths: tuple[str, ...], unsafe_fixes: bool | None, against: str | Non
     found = discover(paths, exclude=(*settings.exclude, *exclude))
     for error in found.errors:
         click.echo(f"error: {error.message}", err=True)
-    verdicts = run_verify([(f, display_path(f)) for f in found.files], options)
+    verdicts, file_errors = run_verify([(f, display_path(f)) for f in found.files], options)
+    found.errors.extend(file_errors)
+    for error in file_errors:
+        where = error.path + (f":{error.line}" if error.line else "")
+        click.echo(f"error: {where}: {error.code} {error.message}", err=True)
     if output_format == "json":
         import json
 

@@ -107,6 +107,11 @@ def scan_source(data: bytes, path: str) -> tuple[list[FunctionReport], list[File
         return [], [_syntax_error(data, path, error)]
     except (UnicodeDecodeError, LookupError, SyntaxError) as error:
         return [], [FileError(path, None, None, "FGI901", f"cannot decode: {error}")]
+    return scan_module(module, data, path)
+
+
+def scan_module(module: cst.Module, data: bytes, path: str) -> tuple[list[FunctionReport], list[FileError]]:
+    """The analysis of an already parsed file (its bytes give the class positions)."""
     classes, index = find_function_classes(module)
     if not classes:
         return [], []

@@ -248,11 +248,13 @@ def _autocast_decorator(ir: FunctionIR) -> str | None:
     return None
 
 
-def rewrite_module(data: bytes, options: RewriteOptions = RewriteOptions()) -> ModuleRewrite:
-    """Raises cst.ParserSyntaxError / UnicodeDecodeError for input the caller reports."""
+def rewrite_module(data: bytes, options: RewriteOptions = RewriteOptions(),
+                   parsed: cst.Module | None = None) -> ModuleRewrite:
+    """Raises cst.ParserSyntaxError / UnicodeDecodeError for input the caller reports.
+    `parsed` is the module already parsed from `data`, when the caller has it."""
     if not could_define_function(data):
         return ModuleRewrite(source=data)  # nothing to convert: not even parsed
-    module = cst.parse_module(data)
+    module = parsed if parsed is not None else cst.parse_module(data)
     classes, index = find_function_classes(module)
     result = ModuleRewrite(source=data)
     if not classes:

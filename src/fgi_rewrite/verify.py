@@ -24,7 +24,9 @@ import libcst as cst
 
 from .crossfile import module_name
 from .discovery import find_function_classes
+from .engine import could_define_function, scan_module, scan_source
 from .extract import extract
+from .model import FileError
 from .rewrite import RewriteOptions, rewrite_module
 from .verify_compare import Case, Verdict
 
@@ -90,11 +92,9 @@ def custom_fwd_device(ir: Any) -> str | None:
     return None
 
 
-def call_site_literals(data: bytes) -> dict[str, dict[int, str]]:
+def call_site_literals(module: cst.Module) -> dict[str, dict[int, str]]:
     """Literal arguments seen at `Cls.apply(...)` / `Cls().apply(...)` calls: class name ->
     argument position -> source of the literal (the first one seen)."""
-    import libcst as cst
-
     found: dict[str, dict[int, str]] = {}
     literal = (cst.Integer, cst.Float, cst.SimpleString)
 
@@ -116,30 +116,43 @@ def call_site_literals(data: bytes) -> dict[str, dict[int, str]]:
                 if arg.keyword is None and not arg.star and is_constant:
                     found.setdefault(name, {}).setdefault(position, cst.Module([]).code_for_node(arg.value))
 
-    try:
-        cst.parse_module(data).visit(Calls())
-    except cst.ParserSyntaxError:
-        pass
+    module.visit(Calls())
     return found
 
 
-def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> tuple[list[Case], list[Verdict], dict[Path, bytes]]:
-    """Cases to run, classes that cannot be verified (with why), and the rewritten sources."""
-    cases: list[Case] = []
-    skipped: list[Verdict] = []
-    rewritten: dict[Path, bytes] = {}
+@dataclass
+class Plan:
+    cases: list[Case] = field(default_factory=list)
+    skipped: list[Verdict] = field(default_factory=list)  # classes that cannot be verified, with why
+    rewritten: dict[Path, bytes] = field(default_factory=dict)
+    errors: list[FileError] = field(default_factory=list)  # files that cannot be read or parsed
+
+
+def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> Plan:
+    """Each file is parsed once; rewrite, scan reports and call-site literals share it."""
+    result_plan = Plan()
+    cases, skipped, rewritten = result_plan.cases, result_plan.skipped, result_plan.rewritten
     rewrite_options = RewriteOptions(unsafe_fixes=options.unsafe_fixes)
     for file, shown in files:
-        data = file.read_bytes()
-        result = rewrite_module(data, rewrite_options)
+        try:
+            data = file.read_bytes()
+        except OSError as error:
+            result_plan.errors.append(FileError(shown, None, None, "FGI901", f"cannot read: {error.strerror}"))
+            continue
+        if not could_define_function(data):
+            continue
+        try:
+            parsed = cst.parse_module(data)
+        except (cst.ParserSyntaxError, UnicodeDecodeError, LookupError, SyntaxError, RecursionError):
+            result_plan.errors.extend(scan_source(data, shown)[1])  # the same message scan gives
+            continue
+        result = rewrite_module(data, rewrite_options, parsed)
         if result.changed:
             rewritten[file] = result.source
         module = module_name(file)
-        from .engine import scan_source
-
-        reports = {r.qualname: r for r in scan_source(data, shown)[0]}
-        literals = call_site_literals(data)
-        classes, index = find_function_classes(cst.parse_module(data)) if result.outcomes else ([], None)
+        reports = {r.qualname: r for r in scan_module(parsed, data, shown)[0]}
+        literals = call_site_literals(parsed)
+        classes, index = find_function_classes(parsed)
         fixes = {name: r.fix for name, r in reports.items()}
         for outcome in result.outcomes:
             if options.against is not None:
@@ -176,7 +189,7 @@ def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> tuple[list[Ca
             cases.append(Case(key, shown, file, outcome.qualname, module, outcome.qualname, tolerance,
                               (twin_module, twin_object, kind), arguments, reports.get(outcome.qualname),
                               argument_spec(ir), custom_fwd_device(ir)))
-    return cases, skipped, rewritten
+    return result_plan
 
 
 def build_twin(cases: list[Case], rewritten: dict[Path, bytes]) -> Path:
@@ -265,14 +278,15 @@ def run_sides(root: Path, twin: Path, cases: list[Case], options: VerifyOptions,
     return [Verdict(**by_key[case.key], report=case.report) for case in cases]
 
 
-def verify(files: list[tuple[Path, str]], options: VerifyOptions) -> list[Verdict]:
+def verify(files: list[tuple[Path, str]], options: VerifyOptions) -> tuple[list[Verdict], list[FileError]]:
     early = (_start_side(), _start_side()) if files else None
-    cases, verdicts, rewritten = plan(files, options)
+    planned = plan(files, options)
+    cases, verdicts, rewritten = planned.cases, planned.skipped, planned.rewritten
     if not cases:
         for side in early or ():
             side.kill()
             side.wait()
-        return verdicts
+        return verdicts, planned.errors
     work = Path(tempfile.mkdtemp(prefix="fgi-verify-run-"))
     twin = options.against.resolve() if options.against is not None else build_twin(cases, rewritten)
     for number, root in enumerate(sorted({import_root(c.file) for c in cases})):
@@ -283,4 +297,4 @@ def verify(files: list[tuple[Path, str]], options: VerifyOptions) -> list[Verdic
     shutil.rmtree(work, ignore_errors=True)
     if options.against is None:
         shutil.rmtree(twin, ignore_errors=True)
-    return verdicts
+    return verdicts, planned.errors

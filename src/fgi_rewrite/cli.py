@@ -151,10 +151,12 @@ def rewrite(paths: tuple[str, ...], show_diff: bool, check: bool, out_dir: str |
     for skipped in found.skipped:
         click.echo(f"skipped {skipped.path}: {skipped.reason}", err=True)
     from .parallel import ordered_map
+    from .progress import tracked
     from .rewrite_files import rewrite_file
 
     items = [(file, display_path(file), options) for file in found.files]
-    for (file, shown, _), done in zip(items, ordered_map(rewrite_file, items, jobs)):
+    results = tracked(ordered_map(rewrite_file, items, jobs), len(items), "rewriting")
+    for (file, shown, _), done in zip(items, results):
         run.record(file, shown, done)
     sys.exit(run.finish())
 

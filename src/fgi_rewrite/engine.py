@@ -178,11 +178,12 @@ def scan_file(item: tuple[Path, str]) -> tuple[list[FunctionReport], list[FileEr
 def scan_paths(files: Iterable[Path], display: Callable[[Path], str], selection: Selection = Selection(),
                jobs: int = 1) -> ScanResult:
     from .parallel import ordered_map
+    from .progress import tracked
 
     result = ScanResult()
     items = [(file, display(file)) for file in files]
     result.files = len(items)
-    for reports, errors in ordered_map(scan_file, items, jobs):
+    for reports, errors in tracked(ordered_map(scan_file, items, jobs), len(items), "scanning"):
         result.errors.extend(errors)
         result.functions.extend(r for r in reports if selection.keeps(r.code))
     return result

@@ -7,7 +7,7 @@ it ready; with one job (or one file) everything runs in this process.
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar
 
@@ -15,15 +15,15 @@ Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 
-def ordered_map(function: Callable[[Item], Result], items: Sequence[Item], jobs: int) -> Iterable[Result]:
+def ordered_map(function: Callable[[Item], Result], items: Sequence[Item], jobs: int) -> Iterator[Result]:
+    """Results are yielded as they arrive (in input order), so a progress bar can follow them."""
     if jobs <= 1 or len(items) < 2:
-        return map(function, items)
+        yield from map(function, items)
+        return
     import libcst
 
     libcst.parse_module("x = 1\n")  # warm the parser once, before forking
     context = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
-    executor = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
     chunk = max(1, len(items) // (jobs * 8))
-    results = list(executor.map(function, items, chunksize=chunk))
-    executor.shutdown()
-    return results
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as executor:
+        yield from executor.map(function, items, chunksize=chunk)

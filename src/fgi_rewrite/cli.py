@@ -257,3 +257,8 @@ def verify(paths: tuple[str, ...], unsafe_fixes: bool | None, against: str | Non
 def _pick(flag, configured, default):  # type: ignore[no-untyped-def]
     """A command-line flag beats a setting, which beats the built-in default."""
     return flag if flag is not None else configured if configured is not None else default
+
+
+from .report.cli import report  # noqa: E402
+
+main.add_command(report)

@@ -51,6 +51,11 @@ class VerifyOptions:
     arguments: dict[str, str] = field(default_factory=dict)  # "Cls.param" -> Python expression
     against: Path | None = None
     mapping: dict[str, str] = field(default_factory=dict)  # "Cls" -> "module:function"
+    # The rewrite being verified (report --style/--no-fast-path verifies what its diff shows).
+    style: str = "signed-zero"
+    fast_path: bool = True
+    # Also evaluate value and d/dx over an input range on both sides, for report's plot.
+    curves: bool = False
 
 
 def argument_spec(ir: Any) -> list[dict[str, Any]]:
@@ -132,7 +137,7 @@ def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> Plan:
     """Each file is parsed once; rewrite, scan reports and call-site literals share it."""
     result_plan = Plan()
     cases, skipped, rewritten = result_plan.cases, result_plan.skipped, result_plan.rewritten
-    rewrite_options = RewriteOptions(unsafe_fixes=options.unsafe_fixes)
+    rewrite_options = RewriteOptions(unsafe_fixes=options.unsafe_fixes, style=options.style, fast_path=options.fast_path)
     for file, shown in files:
         try:
             data = file.read_bytes()
@@ -219,6 +224,7 @@ def _job(side: str, root: Path, cases: list[Case], options: VerifyOptions, work:
     return {
         "side": side, "root": str(root), "out": str(work / f"{side}.pt"), "seed": options.seed,
         "repeats": options.repeats, "dtypes": list(options.dtypes), "compat": options.compat, "threads": 1,
+        "curves": options.curves,
         "cases": [{
             "key": c.key, "module": c.module if side == "original" else c.twin[0],
             "object": c.object if side == "original" else c.twin[1],

@@ -42,13 +42,17 @@ class Verdict:
     notes: list[str] = field(default_factory=list)
     hazards: list[str] = field(default_factory=list)
     compat: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    # Only with VerifyOptions(curves=True): input, x, original_value, fgi_value,
+    # original_derivative, fgi_derivative (lists of floats), or error.
+    curves: dict[str, Any] = field(default_factory=dict)
     report: Any = None  # the class's scan report (FunctionReport), for the shared JSON schema
 
     def plain(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "report"}
 
     def details(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k not in ("path", "qualname", "status", "reason", "report")}
+        return {k: v for k, v in self.__dict__.items()
+                if k not in ("path", "qualname", "status", "reason", "report") and (k != "curves" or v)}
 
     def to_json(self) -> dict[str, Any]:
         """A scan entry of the class with verify's status and reason, and the figures under "verify"."""
@@ -78,8 +82,25 @@ def _ulps(a: Any, b: Any, precision: Any) -> float:
     a64, b64 = a.double(), b.double()
     scale = torch.maximum(a64.abs(), b64.abs())
     finfo = torch.finfo(precision)
-    ulp = torch.where(scale > 0, scale * finfo.eps, torch.full_like(scale, finfo.tiny))
+    # Below the normal range the spacing between numbers stops shrinking (it is the smallest
+    # subnormal): scale * eps underflowed to 0 there, an exact match became 0/0 = NaN, and one
+    # NaN made .max() hide every other element's difference (found by
+    # tests/test_fuzz_equivalence.py on a Gaussian surrogate's far tail).
+    ulp = torch.clamp_min(scale * finfo.eps, finfo.smallest_normal * finfo.eps)
     return float(((a64 - b64).abs() / ulp).max()) if a.numel() else 0.0
+
+
+def _curves(original: dict[str, Any], twin: dict[str, Any]) -> dict[str, Any]:
+    """Both sides' curves as plain lists (the verdicts travel as JSON)."""
+    errors = [f"{side}: {r['curves_error']}" for side, r in (("original", original), ("FGI", twin)) if "curves_error" in r]
+    if errors:
+        return {"error": "; ".join(errors)}
+    a, b = original.get("curves"), twin.get("curves")
+    if a is None or b is None:
+        return {}
+    return {"input": a["input"], "x": a["x"].tolist(), "original_value": a["value"].tolist(),
+            "fgi_value": b["value"].tolist(), "original_derivative": a["derivative"].tolist(),
+            "fgi_derivative": b["derivative"].tolist()}
 
 
 def compare(case: Case, original: dict[str, Any], twin: dict[str, Any]) -> Verdict:
@@ -96,6 +117,7 @@ def compare(case: Case, original: dict[str, Any], twin: dict[str, Any]) -> Verdi
         return verdict
     verdict.arguments = original.get("arguments", [])
     verdict.compat = {"original": original.get("compat", {}), "fgi": twin.get("compat", {})}
+    verdict.curves = _curves(original, twin)
     if original.get("probe_problems"):
         verdict.status = "error"
         verdict.reason = f"classification error: {original['probe_problems'][0]}; this class must not be rewritten"

@@ -95,6 +95,41 @@ def _hazard_inputs(args: list[Any], leaves: list[torch.Tensor]) -> list[Any]:
     return hazardous
 
 
+CURVE_RANGE, CURVE_POINTS = (-3.0, 3.0), 401
+
+
+def _curves(fn: Any, spec: list[dict[str, Any]], namespace: dict[str, Any], seed: int,
+            overrides: dict[str, Any]) -> dict[str, Any] | None:
+    """Forward value and d/dx over CURVE_RANGE (float64) for report's plot: x is the first
+    differentiable input, the others are verify's own choice with every tensor held at its first
+    element, so that each point of the curve sees the same parameters."""
+    from .arguments import SHAPE, make_arguments
+
+    position = next((i for i, item in enumerate(spec) if item["role"] == "differentiable"), None)
+    if position is None:
+        return None
+    args, _, _ = make_arguments(spec, namespace, torch.float64, seed, overrides)
+    args = [a.detach().flatten()[0].expand(a.shape).clone() if isinstance(a, torch.Tensor) and a.numel() > 1
+            else a.detach() if isinstance(a, torch.Tensor) else a for a in args]
+    x = torch.linspace(*CURVE_RANGE, CURVE_POINTS, dtype=torch.float64)
+    size = args[position].numel()  # inputs of verify's shape, so broadcast parameters still fit
+    padded = torch.cat([x, x[-1:].expand((-CURVE_POINTS) % size)])
+    values, derivatives = [], []
+    for chunk in padded.split(size):
+        args[position] = chunk.reshape(SHAPE).clone().requires_grad_(True)
+        torch.manual_seed(seed)  # stochastic spikes draw the same numbers on both sides
+        out = fn(*args)
+        if out.numel() != size:
+            raise ValueError(f"output has {out.numel()} elements for {size} inputs: not elementwise in x")
+        grad = torch.autograd.grad(out, args[position], torch.ones_like(out), allow_unused=True)[0] \
+            if out.requires_grad else None
+        values.append(out.detach().double().flatten())
+        derivatives.append(torch.full((size,), float("nan"), dtype=torch.float64) if grad is None
+                           else grad.detach().double().flatten())
+    return {"input": spec[position]["name"], "x": x, "value": torch.cat(values)[:CURVE_POINTS],
+            "derivative": torch.cat(derivatives)[:CURVE_POINTS]}
+
+
 def _override(code: str, namespace: dict[str, Any]) -> Any:
     """A value given as Python source (`--arg`, settings, or a call-site literal); `x` is the
     differentiable input, the module's own names are visible."""
@@ -162,6 +197,11 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
                     entry["hazard"] = _run(fn, hazard_args, [first], job["seed"])
                 except Exception as error:  # e.g. bernoulli(NaN): a hazard finding, not a failure
                     entry["hazard_error"] = f"{type(error).__name__}: {str(error).splitlines()[0]}"
+            if job.get("curves"):
+                try:
+                    entry["curves"] = _curves(fn, spec, vars(module), job["seed"], overrides)
+                except Exception as error:  # noqa: BLE001 - the plot is missing, the verdict stands
+                    entry["curves_error"] = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
             if job["compat"] != "none":
                 from .compat import compat_matrix
 

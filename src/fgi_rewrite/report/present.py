@@ -21,6 +21,18 @@ TONES = {
 BENCH_COLUMNS = ("function", "mode", "phase", "size", "variant", "median", "IQR", "speedup", "warm-up", "note")
 
 
+def scope(report: Report) -> str:
+    """The paths reported on; a relative one also by its absolute name, so that a report
+    passed around a team says which checkout `.` was."""
+    from pathlib import Path
+
+    shown = []
+    for given in report.paths:
+        absolute = str(Path(given).resolve())
+        shown.append(given if given == absolute else f"{given} ({absolute})")
+    return " ".join(shown)
+
+
 def summary_cards(report: Report) -> list[tuple[str, str, str, str]]:
     """(label, figure, detail, tone) for the summary at the top."""
     s = report.summary()

@@ -24,6 +24,7 @@ from .present import (
     plot_note,
     rewrite_line,
     scan_status,
+    scope,
     summary_cards,
     unverified_reason,
     verification_rows,
@@ -275,7 +276,7 @@ def render_html(report: Report, pngs: dict[str, bytes]) -> str:
         f"was imported or run. Verification figures, compatibility matrices and plots {_text(NEEDS_VERIFY)}.</div>")
     body = [
         "<header><h1>FGI migration report</h1>",
-        f'<p class="meta">{escape(" ".join(report.paths))} · fgi-rewrite {escape(__version__)}</p>',
+        f'<p class="meta">{escape(scope(report))} · fgi-rewrite {escape(__version__)}</p>',
         f'<p class="meta">{escape(options_line(report))}</p>{notice}</header>',
         _summary(report), _contents(report),
         *(_class_section(e, report, pngs, highlighter) for e in report.classes),

@@ -18,6 +18,7 @@ from .present import (
     plot_note,
     rewrite_line,
     scan_status,
+    scope,
     summary_cards,
     unverified_reason,
     verification_rows,
@@ -99,7 +100,7 @@ def _class_section(entry: ClassEntry, report: Report, plots: dict[str, str]) -> 
 
 def render_markdown(report: Report, plots: dict[str, str]) -> str:
     """plots: class anchor -> the PNG's path relative to the Markdown file."""
-    lines = ["# FGI migration report", "", f"{' '.join(report.paths)} · fgi-rewrite {__version__}", "",
+    lines = ["# FGI migration report", "", f"{scope(report)} · fgi-rewrite {__version__}", "",
              options_line(report), ""]
     if not report.verified:
         lines += [(f"> **Static report (--report-only).** Scan results and diffs only: no code was imported or run. "

@@ -257,3 +257,85 @@ def test_rewrite_with_jobs_gives_the_same_files(tmp_path: Path) -> None:
     assert run("rewrite", "--jobs", "2", str(two))[0] == 0
     for path in one.glob("*.py"):
         assert (two / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+def _outside(root: Path, out: Path) -> dict[str, bytes | str]:
+    """Everything under root but not under out: what `--out out` must never change."""
+    state: dict[str, bytes | str] = {}
+    for path in sorted(root.rglob("*")):
+        if path == out or out in path.parents:
+            continue
+        state[path.relative_to(root).as_posix()] = (
+            "-> " + os.readlink(path) if path.is_symlink() else path.read_bytes() if path.is_file() else "dir")
+    return state
+
+
+def test_out_refuses_a_symlink_inside_it_that_leads_elsewhere(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "spike.py").write_text(SPIKE)
+    (tmp_path / "other.py").write_text(SPIKE)
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "pkg").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    before = _outside(tmp_path, tmp_path / "out")
+    code, _, err = run("rewrite", "--out", "out", "pkg", "other.py")
+    assert code == 2
+    assert f"error: pkg/spike.py: {tmp_path / 'out' / 'pkg' / 'spike.py'} leads to " \
+           f"{tmp_path / 'elsewhere' / 'spike.py'}, outside {tmp_path / 'out'}; not written" in err
+    assert list((tmp_path / "elsewhere").iterdir()) == []
+    assert _outside(tmp_path, tmp_path / "out") == before
+    assert "def spike_fgi(" in (tmp_path / "out" / "other.py").read_text()  # the others still written
+
+
+@pytest.mark.parametrize("spelling", ["dotdot", "absolute"])
+def test_out_puts_a_file_from_outside_the_working_directory_under_its_absolute_path(
+        tmp_path: Path, monkeypatch, spelling: str) -> None:
+    """`rewrite ../other/x.py --out DIR` must not climb out of DIR: a file outside the working
+    directory is mirrored at its absolute path below DIR, however it was spelled."""
+    (tmp_path / "work" / "sub").mkdir(parents=True)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "x.py").write_text(SPIKE)
+    monkeypatch.chdir(tmp_path / "work" / "sub")
+    given = "../../other/x.py" if spelling == "dotdot" else str(tmp_path / "other" / "x.py")
+    before = _outside(tmp_path, tmp_path / "work" / "sub" / "out")
+    code, _, err = run("rewrite", "--out", "out", given)
+    assert code == 0, err
+    copy = tmp_path / "work" / "sub" / "out" / (tmp_path / "other" / "x.py").relative_to("/")
+    assert "def spike_fgi(" in copy.read_text()
+    assert _outside(tmp_path, tmp_path / "work" / "sub" / "out") == before
+
+
+def test_out_absolute_path_inside_the_working_directory_mirrors_the_relative_path(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "spike.py").write_text(SPIKE)
+    assert run("rewrite", "--out", "out", str(tmp_path / "pkg"))[0] == 0
+    assert "def spike_fgi(" in (tmp_path / "out" / "pkg" / "spike.py").read_text()
+
+
+def test_out_copies_a_symlinked_file_as_a_file_and_leaves_its_target(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "real.py").write_text(SPIKE)
+    (tmp_path / "tree").mkdir()
+    (tmp_path / "tree" / "link.py").symlink_to("../outside/real.py")
+    before = _outside(tmp_path, tmp_path / "out")
+    code, _, err = run("rewrite", "--out", "out", "tree")
+    assert code == 0, err
+    copy = tmp_path / "out" / "tree" / "link.py"
+    assert not copy.is_symlink() and "def spike_fgi(" in copy.read_text()
+    assert _outside(tmp_path, tmp_path / "out") == before
+
+
+def test_call_site_through_a_star_reexport_of_a_package(tmp_path: Path, monkeypatch) -> None:
+    """The class lives in a package's __init__.py, re-exported with `from .sub import *`."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pkg" / "sub").mkdir(parents=True)
+    (tmp_path / "pkg" / "__init__.py").write_text("from .sub import *\n")
+    (tmp_path / "pkg" / "sub" / "__init__.py").write_text(SPIKE)
+    (tmp_path / "user.py").write_text("from pkg import Spike\n\ndef run(x):\n    return Spike.apply(x, 2.0)\n")
+    code, _, err = run("rewrite", "pkg", "user.py")
+    assert code == 0, err
+    assert (tmp_path / "user.py").read_text() == (
+        "from pkg import Spike, spike_fgi\n\ndef run(x):\n    return spike_fgi(x, 2.0)\n")

@@ -79,10 +79,50 @@ def _report(info: ClassInfo, index, path: str, line: int, column: int) -> Functi
     return report
 
 
+_CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=]")
+_BOM = b"\xef\xbb\xbf"
+
+
+def source_error(data: bytes, path: str, error: Exception) -> FileError:
+    """The error for a file libcst could not decode or parse, at the line at fault."""
+    if isinstance(error, cst.ParserSyntaxError):
+        return _syntax_error(data, path, error)
+    if isinstance(error, UnicodeDecodeError) and isinstance(error.object, bytes):
+        # The offset is into the bytes libcst decoded: the whole file, BOM included.
+        line, column = _position(error.object, error.start)
+        bad = error.object[error.start]
+        return FileError(path, line, column, "FGI901",
+                         f"cannot decode as {error.encoding}: byte 0x{bad:02x} ({error.reason})")
+    # The encoding declaration itself (unknown, contradicting the BOM) or an undecodable first
+    # line, where tokenize looks for one: name that line.
+    first_two = data.removeprefix(_BOM).splitlines()[:2]
+    line = next((i + 1 for i, text in enumerate(first_two) if _CODING.match(text) or not _utf8(text)), None)
+    reason = error.msg if isinstance(error, SyntaxError) else str(error)
+    if data.startswith(_BOM) and reason.startswith("encoding problem"):
+        reason = f"the UTF-8 byte order mark contradicts the encoding declaration ({reason})"
+    return FileError(path, line, 1 if line else None, "FGI901", f"cannot decode: {reason}")
+
+
+def _utf8(text: bytes) -> bool:
+    try:
+        text.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _position(data: bytes, offset: int) -> tuple[int, int]:
+    """1-based line and (byte) column of an offset into data."""
+    return data.count(b"\n", 0, offset) + 1, offset - (data.rfind(b"\n", 0, offset) + 1) + 1
+
+
 def _syntax_error(data: bytes, path: str, error: cst.ParserSyntaxError) -> FileError:
     """libcst reports where its parser gave up; CPython's parser usually names the line at fault."""
     import ast
 
+    if b"\0" in data:  # both parsers reject it without a usable position
+        line, column = _position(data, data.index(b"\0"))
+        return FileError(path, line, column, "FGI902", "syntax error: null byte in the source")
     try:
         ast.parse(data)
     except SyntaxError as precise:
@@ -104,9 +144,9 @@ def scan_source(data: bytes, path: str) -> tuple[list[FunctionReport], list[File
     try:
         module = cst.parse_module(data)
     except cst.ParserSyntaxError as error:
-        return [], [_syntax_error(data, path, error)]
+        return [], [source_error(data, path, error)]
     except (UnicodeDecodeError, LookupError, SyntaxError) as error:
-        return [], [FileError(path, None, None, "FGI901", f"cannot decode: {error}")]
+        return [], [source_error(data, path, error)]
     return scan_module(module, data, path)
 
 

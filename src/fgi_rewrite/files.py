@@ -223,12 +223,13 @@ class _Walker:
         name = entry.name
         if _DEFAULT_RE is not None and _DEFAULT_RE.match(name):
             return
+        broken: str | None = None  # why a symbolic link cannot be followed
         try:
             # Follows symlinks; free (d_type) for everything else. A directory named
             # `x.py` is a directory.
             is_dir = entry.is_dir()
-        except OSError:
-            return  # a link loop or unreadable link target inside the tree: nothing to read
+        except OSError as exc:
+            is_dir, broken = False, _reason(exc)  # a link loop or unreadable link target
         if not is_dir and not name.endswith((".py", ".ipynb")):
             return
         rel = _child(d.rel, name)
@@ -252,10 +253,14 @@ class _Walker:
                     stack.append(_Dir(entry.path, rel, real, display, layers, d.via_link))
             return
         try:
-            if not entry.is_file():
-                return  # dangling symlink, socket, FIFO
-        except OSError:
-            return
+            is_file = broken is None and entry.is_file()
+        except OSError as exc:
+            is_file, broken = False, _reason(exc)
+        if not is_file:
+            if is_link and name.endswith(".py"):
+                # A file we would have read: say why it was not, without failing the run.
+                self.skipped[display] = SkippedFile(display, broken or "broken symbolic link")
+            return  # a socket, FIFO or device: not source
         if name.endswith(".ipynb"):
             self.skipped[display] = SkippedFile(display, NOTEBOOK_REASON)
             return

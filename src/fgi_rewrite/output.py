@@ -43,7 +43,7 @@ def write_text(result: ScanResult) -> None:
     out = Console(highlight=False)
     if not out.is_terminal:
         out = Console(highlight=False, width=max(out.width, 200))  # piped: do not fold paths
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)  # one message per line: never folded
     for skipped in result.skipped:
         err.print(f"[dim]skipped[/] {skipped.path}: {skipped.reason}")
     for error in result.errors:

@@ -6,7 +6,10 @@ One bad file never stops the others; each outcome is reported on stderr, diffs o
 
 from __future__ import annotations
 
+import io
+import os
 import sys
+import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -21,19 +24,40 @@ def rewrite_file(item: tuple[Path, str, RewriteOptions]) -> tuple[bytes, ModuleR
     """(original bytes, result), or (line, error message) for a file that cannot be handled."""
     import libcst as cst
 
-    file, _, options = item
+    from .engine import source_error
+
+    file, shown, options = item
     try:
         original = file.read_bytes()
     except OSError as error:
         return None, f"cannot read: {error.strerror or error}"
     try:
         return original, rewrite_module(original, options)
-    except cst.ParserSyntaxError as error:
-        return error.raw_line, f"cannot parse: {error.message}; left unchanged"
-    except (UnicodeDecodeError, LookupError, SyntaxError) as error:
-        return None, f"cannot decode: {error}; left unchanged"
+    except (cst.ParserSyntaxError, UnicodeDecodeError, LookupError, SyntaxError) as error:
+        # The same line and wording as `scan` gives for this file.
+        found = source_error(original, shown, error)
+        return found.line, f"{found.message}; left unchanged"
     except RecursionError:
         return None, "nesting too deep to parse; left unchanged"
+
+
+def out_path(shown: str, path: Path) -> Path:
+    """Where `--out DIR` puts a file, relative to DIR: its path as shown (relative to the working
+    directory), or for a file outside the working directory (an absolute path, `../x.py`) its
+    absolute path, so that two inputs never meet at one output and none climbs out of DIR."""
+    relative = Path(shown)
+    if relative.is_absolute() or ".." in relative.parts:
+        absolute = Path(os.path.abspath(path))
+        relative = absolute.relative_to(absolute.anchor)
+    return relative
+
+
+def _encoding(data: bytes) -> str:
+    """The file's own encoding (PEP 263 declaration or BOM), so a diff shows its text."""
+    try:
+        return tokenize.detect_encoding(io.BytesIO(data).readline)[0]
+    except SyntaxError:
+        return "utf-8"
 
 
 @dataclass
@@ -90,28 +114,30 @@ class RewriteRun:
             entry = next(f for f in self.files if f.path == path)
             entry.new = data
 
-    def _output(self, entry: _File) -> None:
+    def _output(self, entry: _File) -> bool:
+        """Diff, write or copy one file; False (and an error reported) when it was not written."""
         try:
             if self.mode == "diff":
-                sys.stdout.write(unified_diff(entry.shown, entry.original, entry.new))
+                sys.stdout.write(unified_diff(entry.shown, entry.original, entry.new, _encoding(entry.original)))
             elif self.mode == "write":
                 write_atomic(entry.path, entry.new, entry.original)
             elif self.mode == "out":
                 assert self.out_dir is not None
-                shown = Path(entry.shown)
-                relative = shown.relative_to(shown.anchor) if shown.is_absolute() else shown
-                write_copy(self.out_dir, relative, entry.new)
+                write_copy(self.out_dir, out_path(entry.shown, entry.path), entry.new)
         except WriteRefused as refused:
             self.error(entry.shown, None, str(refused))
+            return False
         except OSError as error:
             self.error(entry.shown, None, f"cannot write: {error.strerror or error}; left unchanged")
+            return False
+        return True
 
     def finish(self) -> int:
         self._cross_file()
         for entry in self.files:
             if entry.new != entry.original:
-                self.changed.append(entry.shown)
-                self._output(entry)
+                if self._output(entry):
+                    self.changed.append(entry.shown)
             elif self.mode == "out":
                 self._output(entry)  # --out mirrors the whole tree given
         c = self.counts

@@ -3,6 +3,10 @@
 The new content goes to a temporary file in the target's own directory (same filesystem),
 is flushed to disk, given the original's mode, and renamed over the target: rename is
 atomic. Symlinks are resolved first so the link stays a link and its target changes.
+
+A process killed (SIGKILL) between creating the temporary file and the rename leaves it
+behind as `.<name>.<random>.fgi-tmp`: it does not end in `.py`, so no later run reads it,
+and the target is untouched. Every other failure removes it.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import os
 import stat
 import tempfile
 from pathlib import Path
+
+TEMPORARY_SUFFIX = ".fgi-tmp"
 
 
 class WriteRefused(Exception):
@@ -23,44 +29,47 @@ def _writable(mode: int) -> bool:
     return bool(mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
 
 
-def write_atomic(path: Path, data: bytes, original: bytes) -> None:
-    target = Path(os.path.realpath(path))
-    try:
-        info = target.stat()
-    except OSError as error:
-        raise WriteRefused(f"cannot stat: {error.strerror}") from error
-    if not _writable(info.st_mode):
-        raise WriteRefused("file is read-only; left unchanged")
-    if target.read_bytes() != original:
-        raise WriteRefused("file changed since it was read; left unchanged")
-    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".fgi-tmp")
+def _replace(target: Path, data: bytes, mode: int) -> None:
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=TEMPORARY_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temporary, stat.S_IMODE(info.st_mode))
+        os.chmod(temporary, mode)
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
 
 
+def write_atomic(path: Path, data: bytes, original: bytes) -> None:
+    target = Path(os.path.realpath(path))
+    try:
+        info = target.stat()
+    except FileNotFoundError as error:
+        raise WriteRefused("file was removed since it was read; not recreated") from error
+    except OSError as error:
+        raise WriteRefused(f"cannot stat: {error.strerror}") from error
+    if not _writable(info.st_mode):
+        raise WriteRefused("file is read-only; left unchanged")
+    if target.read_bytes() != original:
+        raise WriteRefused("file changed since it was read; left unchanged")
+    _replace(target, data, stat.S_IMODE(info.st_mode))
+
+
 def write_copy(root: Path, relative: Path, data: bytes) -> Path:
-    """Write under root, refusing any path that would land outside it."""
+    """Write under root, refusing any path that would land outside it (`..`, or a symbolic
+    link inside root that points elsewhere)."""
     root = root.resolve()
     destination = (root / relative).resolve()
     if root != destination and root not in destination.parents:
-        raise WriteRefused(f"{relative} would be written outside {root}")
+        raise WriteRefused(f"{root / relative} leads to {destination}, outside {root}; not written")
     destination.parent.mkdir(parents=True, exist_ok=True)
     if destination.exists():
         write_atomic(destination, data, destination.read_bytes())
     else:
-        fd, temporary = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".fgi-tmp")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, destination)
+        _replace(destination, data, 0o644)
     return destination
 
 

@@ -76,6 +76,15 @@ def test_out_dir_mirrors_the_tree_and_leaves_originals(tmp_path: Path, monkeypat
     assert (tmp_path / "pkg" / "sub" / "spike.py").read_text() == SPIKE
 
 
+def test_out_copy_keeps_the_source_mode(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tool.py").write_text(SPIKE)
+    (tmp_path / "tool.py").chmod(0o750)
+    code, _, err = run("rewrite", "--out", "out", "tool.py")
+    assert code == 0, err
+    assert stat.S_IMODE((tmp_path / "out" / "tool.py").stat().st_mode) == 0o750
+
+
 @pytest.mark.parametrize("encoding,prefix,newline", [
     ("utf-8", b"", b"\r\n"),
     ("utf-8", b"\xef\xbb\xbf", b"\n"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import sys
 import tokenize
 from dataclasses import dataclass, field
@@ -123,7 +124,8 @@ class RewriteRun:
                 write_atomic(entry.path, entry.new, entry.original)
             elif self.mode == "out":
                 assert self.out_dir is not None
-                write_copy(self.out_dir, out_path(entry.shown, entry.path), entry.new)
+                mode = stat.S_IMODE(entry.path.stat().st_mode)
+                write_copy(self.out_dir, out_path(entry.shown, entry.path), entry.new, mode)
         except WriteRefused as refused:
             self.error(entry.shown, None, str(refused))
             return False

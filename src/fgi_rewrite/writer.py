@@ -58,9 +58,10 @@ def write_atomic(path: Path, data: bytes, original: bytes) -> None:
     _replace(target, data, stat.S_IMODE(info.st_mode))
 
 
-def write_copy(root: Path, relative: Path, data: bytes) -> Path:
+def write_copy(root: Path, relative: Path, data: bytes, mode: int = 0o644) -> Path:
     """Write under root, refusing any path that would land outside it (`..`, or a symbolic
-    link inside root that points elsewhere)."""
+    link inside root that points elsewhere). A new file gets `mode` (a copy keeps its source's,
+    so an executable script stays executable)."""
     root = root.resolve()
     destination = (root / relative).resolve()
     if root != destination and root not in destination.parents:
@@ -69,7 +70,7 @@ def write_copy(root: Path, relative: Path, data: bytes) -> Path:
     if destination.exists():
         write_atomic(destination, data, destination.read_bytes())
     else:
-        _replace(destination, data, 0o644)
+        _replace(destination, data, mode)
     return destination
 
 

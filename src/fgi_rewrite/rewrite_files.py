@@ -61,6 +61,15 @@ def _encoding(data: bytes) -> str:
         return "utf-8"
 
 
+def _mode(source: Path) -> int:
+    """The copy's mode: its source's, or the default when the source went away after it was
+    read (its content is in memory, so the copy is still written)."""
+    try:
+        return stat.S_IMODE(source.stat().st_mode)
+    except OSError:
+        return 0o644
+
+
 @dataclass
 class _File:
     path: Path
@@ -124,8 +133,7 @@ class RewriteRun:
                 write_atomic(entry.path, entry.new, entry.original)
             elif self.mode == "out":
                 assert self.out_dir is not None
-                mode = stat.S_IMODE(entry.path.stat().st_mode)
-                write_copy(self.out_dir, out_path(entry.shown, entry.path), entry.new, mode)
+                write_copy(self.out_dir, out_path(entry.shown, entry.path), entry.new, _mode(entry.path))
         except WriteRefused as refused:
             self.error(entry.shown, None, str(refused))
             return False

@@ -56,6 +56,7 @@ class _Substitute(cst.CSTTransformer):
         self.names = names
         self.attributes = attributes
         self.saved = saved
+        self.indexed_needs: set[int] = set()  # ids of `ctx.needs_input_grad` nodes read with [i]
 
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
         return self.names.get(original_node.value, updated_node)
@@ -69,13 +70,25 @@ class _Substitute(cst.CSTTransformer):
                     cst.Tuple([cst.Element(self.saved[0])])
             if attr in self.attributes:
                 return self.attributes[attr]
+            if attr == "needs_input_grad" and id(original_node) in self.indexed_needs:
+                # `ctx.needs_input_grad[i]` becomes True in leave_Subscript, which runs after
+                # this: the probe path copies whole backward bodies, guards included (found by
+                # tests/test_fuzz_equivalence.py: a clone-and-mask STE under such a guard was held
+                # back as "reads ctx.needs_input_grad, which forward never sets").
+                return updated_node
             raise Refusal("FGI111", f"backward reads ctx.{attr}, which forward never sets", original_node)
         return updated_node
 
+    def visit_Subscript(self, node: cst.Subscript) -> None:
+        if self._is_needs_input_grad(node.value):
+            self.indexed_needs.add(id(node.value))
+
+    def _is_needs_input_grad(self, value: cst.BaseExpression) -> bool:
+        return isinstance(value, cst.Attribute) and isinstance(value.value, cst.Name) and \
+            value.value.value == self.ctx and value.attr.value == "needs_input_grad"
+
     def leave_Subscript(self, original_node: cst.Subscript, updated_node: cst.Subscript) -> cst.BaseExpression:
-        value = original_node.value
-        if isinstance(value, cst.Attribute) and isinstance(value.value, cst.Name) and value.value.value == self.ctx \
-                and value.attr.value == "needs_input_grad":
+        if self._is_needs_input_grad(original_node.value):
             return cst.Name("True")
         return updated_node
 
@@ -550,16 +563,18 @@ class FunctionWriter:
         gradient = source.gradient
         assert gradient is not None and gradient.chain is not None
         value = code_of(self.value)
-        steps: list[tuple[str, str | None, str]] = []  # (op, operand, dtype before the op)
+        steps: list[tuple[str, str | None, str, bool]] = []  # (op, operand, dtype before the op, in place)
         dtype = f"{value}.dtype"
         for op in gradient.chain:  # original order: grad_output op1 c1, then op2 c2, ...
             if op.op == "neg":
-                steps.append(("neg", None, dtype))
+                steps.append(("neg", None, dtype, False))
                 continue
             assert op.operand is not None
             operand, scalar = self._operand(op.operand, substitute, op.op)
-            steps.append((op.op, operand, dtype))
-            if track_dtype and not scalar and operand != value:  # the value's own dtype cannot promote it
+            # An in-place update rounds to the gradient's own dtype: cast back after it.
+            steps.append((op.op, operand, dtype, op.in_place and not scalar))
+            if track_dtype and not scalar and operand != value and not op.in_place:
+                # the value's own dtype cannot promote it
                 current = value if dtype == f"{value}.dtype" else f"{value}.to({dtype})"
                 question = f"{self.torch}.result_type({current}, {operand})"
                 if question not in self.dtype_names:  # the same question for two inputs: ask once
@@ -571,12 +586,12 @@ class FunctionWriter:
             term = f"{term}.to({dtype})"
             if source.role == "broadcast":
                 term = f"{term}.expand_as({value})"  # promote like the full-size intermediate it stands for
-        for op, operand, before in reversed(steps):
+        for op, operand, before, in_place in reversed(steps):
             if op == "neg":
                 term = f"-{term}" if term.isidentifier() else f"-({term})"
                 continue
             term = f"({term} {'*' if op == 'mul' else '/'} {operand})"
-            if track_dtype and before != dtype:
+            if track_dtype and (before != dtype or in_place):
                 term = f"{term}.to({before})"
                 dtype = before
         if track_dtype and dtype != f"{value}.dtype":

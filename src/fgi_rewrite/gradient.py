@@ -21,6 +21,10 @@ _MAX_HELPER_DEPTH = 4
 
 # Methods on a gradient that leave it unchanged.
 _IDENTITY_METHODS = frozenset({"clone", "contiguous", "view_as", "reshape_as", "expand_as", "data"})
+# Methods that only borrow their argument's shape or dtype.
+_TEMPLATE_METHODS = frozenset({"view_as", "reshape_as", "expand_as", "type_as"})
+# Methods that can spread a tensor over more elements.
+_EXPANDING = frozenset({"expand", "expand_as", "broadcast_to", "repeat", "repeat_interleave", "tile"})
 # Methods that make a gradient non-linear in grad_output.
 _NONLINEAR = frozenset(
     {
@@ -327,7 +331,7 @@ class BackwardReader:
         if operator is None:
             raise Refusal("FGI102", f"backward is not linear in grad_output: {code_of(stmt).strip()}", stmt)
         binary = cst.BinaryOperation(left=target, operator=operator, right=stmt.value)
-        self._bind(target.value, self.expr(binary))
+        self._bind(target.value, _in_place(self.env.get(target.value), self.expr(binary)))
 
     def _expression_statement(self, value: cst.BaseExpression) -> None:
         if isinstance(value, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString, cst.Ellipsis)):
@@ -345,7 +349,8 @@ class BackwardReader:
                 out_of_place = method[:-1] if method.endswith("_") else method
                 call = value.with_changes(func=func.with_changes(attr=cst.Name(out_of_place)))
                 self._check_random(value)
-                self._bind(root, self.expr(call))
+                result = self.expr(call)
+                self._bind(root, _in_place(receiver, result) if method.endswith("_") else result)
                 return
             if root is not None and root in self.locals and root not in self.globals_declared and root != self.ctx_name:
                 self.expr(value)
@@ -571,6 +576,14 @@ class BackwardReader:
 
     def _method_on_gradient(self, node: cst.Call, receiver: Linear, method: str, args: list[Value]) -> Value:
         text = code_of(node)
+        if receiver.reduced is not None and method in _EXPANDING:
+            # A reduction spread back over the elements (`g.sum(-1, keepdim=True).expand_as(x)`)
+            # is no broadcast reduction: dropping it, as for one, would hand x the unreduced
+            # gradient (found by tests/test_fuzz_equivalence.py; the expand_as(grad_output)
+            # spelling was refused as non-linear, the expand_as(x) one converted wrongly).
+            raise Refusal("FGI103", f"backward is not elementwise: spreads a reduced gradient: {text[:80]}", node)
+        if method in _TEMPLATE_METHODS and len(args) == 1:
+            args = []  # `expand_as(grad_output)` reads only the shape (or dtype) of its argument
         if any(isinstance(a, Linear) for a in args):
             raise Refusal("FGI102", f"backward is not linear in grad_output: {text[:80]}", node)
         if method in _IDENTITY_METHODS or method in ("detach",):
@@ -736,6 +749,17 @@ def _decorator_name(decorator: cst.Decorator) -> str:
     if isinstance(node, cst.Call):
         node = node.func
     return (dotted_name(node) or "").split(".")[-1]
+
+
+def _in_place(before: Value | None, after: Value) -> Value:
+    """Mark the operation an in-place update (`grad *= g`, `grad.mul_(g)`) added to a chain:
+    its result keeps the gradient's dtype where `grad * g` would promote it (a float32
+    grad_output times a float64 factor), so the emitter must round like it (found by
+    tests/test_fuzz_equivalence.py)."""
+    if isinstance(before, Linear) and isinstance(after, Linear) and before.chain is not None \
+            and after.chain is not None and len(after.chain) == len(before.chain) + 1:
+        return replace(after, chain=(*after.chain[:-1], replace(after.chain[-1], in_place=True)))
+    return after
 
 
 def _contains_linear(value: Value) -> bool:

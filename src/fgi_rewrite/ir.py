@@ -35,6 +35,7 @@ class Refusal(Exception):
 class ChainOp:
     op: Literal["mul", "div", "neg"]
     operand: cst.BaseExpression | None  # None for "neg"
+    in_place: bool = False  # `grad *= c`: the result keeps the gradient's dtype, unpromoted
 
 
 @dataclass(frozen=True)

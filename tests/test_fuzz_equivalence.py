@@ -35,7 +35,7 @@ from hypothesis import strategies as st
 from fgi_rewrite.engine import scan_module
 from fgi_rewrite.rewrite import RewriteOptions, rewrite_module
 from fgi_rewrite.verify import PROBE_ULPS
-from fgi_rewrite.verify_compare import _bits_differ, _ulps
+from fgi_rewrite.verify_compare import bits_differ, ulps_apart
 
 UNSAFE = RewriteOptions(unsafe_fixes=True)
 BROADCAST_ULPS = 4  # verify's floor for reduced gradients: autograd sums in its own order
@@ -100,7 +100,7 @@ def _run(fn: Any, arguments: list[Any], arity: int, seed: int) -> tuple[torch.Te
 
 def _assert_same_value(a: torch.Tensor, b: torch.Tensor, what: str) -> None:
     assert (a.dtype, a.shape) == (b.dtype, b.shape), f"{what}: {a.dtype} {tuple(a.shape)} vs {b.dtype} {tuple(b.shape)}"
-    differ = _bits_differ(a.detach(), b.detach())
+    differ = bits_differ(a.detach(), b.detach())
     assert differ == 0, f"{what}: {differ} elements differ bitwise"
 
 
@@ -115,7 +115,7 @@ def _assert_gradients(expected: list[Any], got: list[Any], out: torch.Tensor, ul
         # original's arithmetic float32-precise (verify_compare does the same).
         precision = max((a.dtype, out.dtype), key=lambda d: torch.finfo(d).eps)
         tolerance = ulps if a.shape == out.shape else max(ulps, BROADCAST_ULPS)
-        measured = _ulps(a.detach(), b.detach(), precision)
+        measured = ulps_apart(a.detach(), b.detach(), precision)
         assert measured <= tolerance, f"{what}: gradient {position} differs by {measured:.3g} ulps (tolerance {tolerance})"
 
 
@@ -240,5 +240,5 @@ def test_an_exact_subnormal_match_does_not_hide_a_difference() -> None:
     every other element."""
     a = torch.tensor([1e-320, 1.0], dtype=torch.float64)
     b = torch.tensor([1e-320, 2.0], dtype=torch.float64)
-    assert _ulps(a, b, torch.float64) > PROBE_ULPS
-    assert _ulps(a[:1], b[:1], torch.float32) == 0
+    assert ulps_apart(a, b, torch.float64) > PROBE_ULPS
+    assert ulps_apart(a[:1], b[:1], torch.float32) == 0

@@ -18,6 +18,7 @@ torch = pytest.importorskip("torch")
 
 from fgi_rewrite.discovery import find_function_classes  # noqa: E402
 from fgi_rewrite.rewrite import RewriteOptions, rewrite_module  # noqa: E402
+from fgi_rewrite.verify_compare import ulps_apart  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -87,12 +88,9 @@ def _bits(t: torch.Tensor) -> torch.Tensor:
 
 def _ulps(a: torch.Tensor, b: torch.Tensor, precision: torch.dtype | None = None) -> float:
     """Largest |a - b| in units in the last place of max(|a|, |b|) (DESIGN.md section 4),
-    in `precision` when the original's arithmetic ran coarser than the gradient's dtype."""
-    a64, b64 = a.detach().double(), b.detach().double()
-    scale = torch.maximum(a64.abs(), b64.abs())
-    finfo = torch.finfo(precision or a.dtype)
-    ulp = torch.where(scale > 0, scale * finfo.eps, finfo.tiny)
-    return float(((a64 - b64).abs() / ulp).max())
+    in `precision` when the original's arithmetic ran coarser than the gradient's dtype;
+    verify's own measure, so the test and the tool cannot disagree on what an ulp is."""
+    return ulps_apart(a.detach(), b.detach(), precision or a.dtype)
 
 
 def _assert_bitwise(a: torch.Tensor, b: torch.Tensor, what: str) -> None:

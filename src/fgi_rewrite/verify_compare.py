@@ -61,7 +61,7 @@ class Verdict:
         return entry
 
 
-def _bits_differ(a: Any, b: Any) -> int:
+def bits_differ(a: Any, b: Any) -> int:
     """Elements whose bits differ (signed zeros and NaN payloads count); all when the
     dtype, shape or device differ."""
     import torch
@@ -73,10 +73,10 @@ def _bits_differ(a: Any, b: Any) -> int:
 
 
 def _bits_equal(a: Any, b: Any) -> bool:
-    return _bits_differ(a, b) == 0
+    return bits_differ(a, b) == 0
 
 
-def _ulps(a: Any, b: Any, precision: Any) -> float:
+def ulps_apart(a: Any, b: Any, precision: Any) -> float:
     import torch
 
     a64, b64 = a.double(), b.double()
@@ -157,14 +157,14 @@ def compare(case: Case, original: dict[str, Any], twin: dict[str, Any]) -> Verdi
                 continue
             mask = torch.isfinite(ga) & torch.isfinite(gb)
             precision = max((ga.dtype, a["out"].dtype), key=lambda d: torch.finfo(d).eps)
-            ulps = _ulps(ga[mask], gb[mask], precision)
+            ulps = ulps_apart(ga[mask], gb[mask], precision)
             tolerance = case.tolerance if ga.shape == a["out"].shape else max(case.tolerance, 4)
             verdict.max_ulps = max(verdict.max_ulps, ulps)
             if ulps > tolerance:
                 problems.append(f"{run}: gradient {position} differs by {ulps:.3g} ulps (tolerance {tolerance})")
     hazard_a, hazard_b = original.get("hazard"), twin.get("hazard")
     if hazard_a is not None and hazard_b is not None and not _bits_equal(hazard_a["out"], hazard_b["out"]):
-        count = _bits_differ(hazard_a["out"], hazard_b["out"])
+        count = bits_differ(hazard_a["out"], hazard_b["out"])
         verdict.hazards.append(f"±inf/NaN inputs: FGI's value differs in {count} elements (the cancel pair is NaN)")
     if original.get("hazard_error") or twin.get("hazard_error"):
         verdict.hazards.append(f"±inf/NaN inputs raise: original {original.get('hazard_error', 'runs')}; "

@@ -262,3 +262,8 @@ def _pick(flag, configured, default):  # type: ignore[no-untyped-def]
 from .report.cli import report  # noqa: E402
 
 main.add_command(report)
+
+
+from .bench.cli import bench  # noqa: E402
+
+main.add_command(bench)

@@ -10,7 +10,8 @@ gradient is bit-identical. The value is returned as
     inj - inj.detach() + value.detach()            # style "paper"
 
 The first keeps a -0.0 value (round/clamp counts, value replacement); the second turns it
-into +0.0.
+into +0.0 but costs two fewer negations in backward, so it is used in every style for a value
+proven to hold no -0.0 (a boolean cast such as `(x > 0).float()`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import libcst as cst
 
 from .discovery import code_of, dotted_name
 from .ir import FunctionIR, InputGradient, Refusal
+from .value_sign import cannot_be_negative_zero
 
 _CTX_BOOKKEEPING = frozenset(
     {"save_for_backward", "mark_non_differentiable", "set_materialize_grads", "save_for_forward", "mark_dirty"}
@@ -291,6 +293,8 @@ class FunctionWriter:
             self._forward_statement(cst.SimpleStatementLine(body=[small]), ctx)
         returned = last.body[-1].value  # type: ignore[union-attr]
         assert returned is not None
+        before_return = [*head, cst.SimpleStatementLine(body=list(last.body[:-1]))]
+        self.value_is_signless = cannot_be_negative_zero(before_return, returned, ctx)
         if isinstance(returned, cst.Name):
             value: cst.BaseExpression = returned
         else:
@@ -676,7 +680,9 @@ class FunctionWriter:
         lines = [f"def {self.name}({params}) -> {self.torch}.Tensor:",
                  f'{ind}"""FGI form of {self.class_name}: same value, surrogate gradient injected in forward."""']
         lines += [ind + line if line.strip() else "" for line in self.forward_lines]
-        if self.style == "paper":
+        if self.style == "paper" or self.value_is_signless:
+            # For a value without -0.0 both groupings give the same bits; this one saves two
+            # negations in backward (value_sign.py).
             result = f"{inj} - {inj}.detach() + {value}.detach()"
         else:
             result = f"{value}.detach() - ({inj}.detach() - {inj})"

@@ -1,7 +1,8 @@
 """Write the FGI function for one convertible class (symbolic path).
 
 The function is the class's forward body (ctx bookkeeping turned into locals), then the
-backward's grad-free statements under `torch.no_grad()` (they compute the surrogate factors),
+backward's grad-free statements under `torch.no_grad()` (they compute the surrogate factors;
+the block is left out when they read only detached inputs),
 then the carrier: the differentiable input passed through the gradient's chain of operations
 in reverse order, so that autograd applies them to grad_output in the original order and the
 gradient is bit-identical. The value is returned as
@@ -96,6 +97,49 @@ class _Substitute(cst.CSTTransformer):
 
     def leave_Arg(self, original_node: cst.Arg, updated_node: cst.Arg) -> cst.Arg:
         return updated_node.with_changes(keyword=original_node.keyword)
+
+
+# Names a grad-free statement may read without making a tensor that requires grad.
+_HARMLESS_NAMES = frozenset({"True", "False", "None", "abs", "float", "int", "bool", "len", "max", "min", "range",
+                             "round", "pow", "math"})
+
+
+def _reads_and_binds(statement: cst.BaseStatement) -> tuple[set[str], set[str]]:
+    """Names a statement reads and names it binds. A plain `name = ...` does not read its
+    target; anything else that binds a name (augmented or subscript assignment, a block)
+    counts as reading it too, so its old value's status carries over."""
+    reads: set[str] = set()
+
+    class Reader(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            reads.add(node.value)
+
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            node.value.visit(self)  # `a.b`: only `a` is read
+            return False
+
+        def visit_Arg(self, node: cst.Arg) -> bool:
+            node.value.visit(self)  # `f(min=0)`: `min` is a keyword, not a read
+            return False
+
+    bound = _assigned_names([statement])
+    if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 \
+            and isinstance(statement.body[0], cst.Assign) \
+            and all(isinstance(t.target, cst.Name) for t in statement.body[0].targets):
+        statement.body[0].value.visit(Reader())
+    else:
+        statement.visit(Reader())
+    return reads, bound
+
+
+def _is_detach_assignment(statement: cst.BaseStatement) -> bool:
+    """`x = x.detach()`: the name holds a tensor without a graph whatever it held before."""
+    if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
+            and isinstance(statement.body[0], cst.Assign)):
+        return False
+    value = statement.body[0].value
+    return isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) \
+        and value.func.attr.value == "detach" and not value.args
 
 
 def _statements(body: cst.BaseSuite) -> list[cst.BaseStatement]:
@@ -687,9 +731,11 @@ class FunctionWriter:
         else:
             result = f"{value}.detach() - ({inj}.detach() - {inj})"
         carrier_lines = []
-        if self.no_grad_lines:
+        if self.no_grad_lines and self._prelude_may_record_a_graph():
             carrier_lines.append(f"with {self.torch}.no_grad():")
             carrier_lines += [ind + line if line.strip() else "" for line in self.no_grad_lines]
+        else:
+            carrier_lines += self.no_grad_lines
         carrier_lines.append(f"{inj} = {carrier}")
         if self.style == "guarded":
             # Where the surrogate overflows (or the input is ±inf/NaN) the cancel pair would be
@@ -707,6 +753,27 @@ class FunctionWriter:
             lines += [ind + line if line.strip() else "" for line in carrier_lines]
             lines.append(f"{ind}return {result}")
         return Emitted(self.newline.join(lines) + self.newline, self.name, helper=self.helper_source)
+
+    def _prelude_may_record_a_graph(self) -> bool:
+        """Whether backward's grad-free statements need `torch.no_grad()`: only when they read
+        something that may require grad. The detached inputs, names computed from them alone,
+        the torch module, literals and a few builtins cannot; a hyper-parameter (a caller may
+        pass a learnable tensor), a module global or a helper may. The block costs about a tenth
+        of a small spike's training step under TorchScript, so it is left out when it guards
+        nothing."""
+        safe = {self.torch, *_HARMLESS_NAMES}
+        for lines, guarded in ((self.forward_lines, False), (self.no_grad_lines, True)):
+            for statement in cst.parse_module("".join(f"{line}\n" for line in lines)).body:
+                reads, bound = _reads_and_binds(statement)
+                detaching = _is_detach_assignment(statement)
+                for name in bound:
+                    if detaching or reads <= safe:
+                        safe.add(name)
+                    else:
+                        safe.discard(name)
+                if guarded and not reads <= safe:
+                    return True
+        return False
 
     def _factors_may_change_dtype(self) -> bool:
         assert self.ir.backward_def is not None

@@ -151,6 +151,7 @@ def test_fast_path_trade_offs_are_reported() -> None:
     assert "zeros" in m["func.jvp no_grad"].detail
     # check_trace re-runs under no_grad and takes the other branch.
     assert m["jit.trace"].status == "fails" and "sanity" in m["jit.trace"].detail
+    assert "--no-fast-path" in m["jit.trace"].detail
 
 
 def test_broadcast_parameter_first() -> None:

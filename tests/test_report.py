@@ -312,16 +312,3 @@ def test_screenshot_without_chromium_is_a_clear_error(tmp_path: Path, monkeypatc
                        str(tmp_path / "s.png"))
     assert code == 2 and "--screenshot needs Chromium on PATH" in err
 
-
-def test_a_trace_failure_caused_by_the_fast_path_says_so() -> None:
-    from types import SimpleNamespace
-
-    from fgi_rewrite.report.present import compat_rows
-
-    verdict = SimpleNamespace(compat={
-        "original": {"jit.trace": ["ok", "value bitwise"]},
-        "fgi": {"jit.trace": ["fails", "TracingCheckError: Graphs differed across invocations!"]},
-    })
-    ((name, original, fgi),) = compat_rows(verdict)
-    assert name == "jit.trace" and original == ["ok", "value bitwise"]
-    assert fgi[0] == "fails" and "--no-fast-path" in fgi[1] and fgi[1].startswith("TracingCheckError")

@@ -389,8 +389,12 @@ def _jit_trace(case: _Case) -> Cell:
             tracer = [str(w.message) for w in caught if issubclass(w.category, torch.jit.TracerWarning)]
             lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
             what = f" {lines[1]}" if len(lines) > 1 and lines[1].startswith("ERROR") else ""
-            cause = f"; TracerWarning: {tracer[0].splitlines()[0]}" if tracer else ""
-            return Cell("fails", _clip(_first_line(exc) + what + cause))
+            if tracer:
+                return Cell("fails", _clip(f"{_first_line(exc)}{what}; TracerWarning: {tracer[0].splitlines()[0]}"))
+            # No warning: the tracer cannot see a branch on grad mode, which check_trace (run
+            # without grad) takes the other way: the inference fast path is the usual one.
+            hint = "; a branch on torch.is_grad_enabled()? (fast path: --no-fast-path)"
+            return Cell("fails", _clip(_first_line(exc) + what)[: DETAIL_MAX - len(hint)] + hint)
     count = sum(issubclass(w.category, torch.jit.TracerWarning) for w in caught)
     return _run_and_judge_diff_only(case, traced, f"{count} TracerWarnings" if count else "")
 

@@ -140,27 +140,11 @@ def verification_rows(verdict: Any) -> list[tuple[str, str]]:
     return rows
 
 
-# Failures whose cause a reader cannot guess from torch's message: (cell, text in the detail) -> why.
-_CAUSES = {
-    ("jit.trace", "Graphs differed"): "the inference fast path branches on torch.is_grad_enabled(), which the "
-                                      "tracer's check sees as two graphs; rewrite with --no-fast-path to trace",
-}
-
-
-def _explained(name: str, cell: list[str] | None) -> list[str] | None:
-    if cell is None or len(cell) < 2:
-        return cell
-    for (cell_name, text), cause in _CAUSES.items():
-        if name == cell_name and text in cell[1]:
-            return [cell[0], f"{cell[1]} ({cause})", *cell[2:]]
-    return cell
-
-
 def compat_rows(verdict: Any) -> list[tuple[str, list[str] | None, list[str] | None]]:
     """(cell, original's [status, detail], FGI's) in the order the sides report them."""
     original, fgi = verdict.compat.get("original", {}), verdict.compat.get("fgi", {})
     names = list(original) + [name for name in fgi if name not in original]
-    return [(name, original.get(name), _explained(name, fgi.get(name))) for name in names]
+    return [(name, original.get(name), fgi.get(name)) for name in names]
 
 
 def plot_caption(curves: dict[str, Any], arguments: list[str]) -> str:

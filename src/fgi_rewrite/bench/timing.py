@@ -87,14 +87,3 @@ def run_rounds(tasks: dict[Hashable, Callable[[], object]], rounds: int, samples
                 advance()
     return Timing(result)
 
-
-def warm_up(call: Callable[[], object], iterations: int, clock: Clock, already: float = 0.0) -> tuple[float, float]:
-    """(total seconds of the warm-up calls plus `already`, seconds of the last call). The last
-    call approximates the steady state, so the caller can report warm-up as the excess over it."""
-    total = already
-    last = 0.0
-    for _ in range(max(1, iterations)):
-        clock.sync()
-        last = clock.time(call)
-        total += last
-    return total, last

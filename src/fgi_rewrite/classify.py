@@ -45,8 +45,19 @@ def decide(ir: FunctionIR) -> Decision:
         notes.append(f"gradient of {i.name} needs a probe: {i.gradient.probe_reason}")
     for i in helpers:
         notes.append(f"gradient of {i.name} is computed by a helper that receives grad_output")
-    fix: Fix = "unsafe" if probes or helpers else "safe"
+    broadcast = [i for i in ir.inputs if i.role == "broadcast"]
+    for i in broadcast:
+        notes.append(f"gradient of {i.name} is reduced by autograd's broadcasting, whose summation order differs "
+                     "from backward's: equal to a few ulps, not bit for bit")
+    notes.extend(ir.forward_unproven)
+    notes.extend(f"backward returns zeros for {name}; FGI gives it no gradient (None), which optimisers treat "
+                 "differently" for name in ir.zero_gradients)
+    unproven = bool(broadcast or ir.forward_unproven or ir.zero_gradients)
+    fix: Fix = "unsafe" if probes or helpers or unproven else "safe"
     code = KIND_CODES[kind]
-    how = "symbolic gradient" if fix == "safe" else ("probed gradient" if probes else "gradient read through a helper")
+    how = ("symbolic gradient" if fix == "safe" else "probed gradient" if probes
+           else "gradient read through a helper" if helpers
+           else "broadcast reduction" if broadcast else "zero gradient dropped" if ir.zero_gradients
+           else "forward's shape not proven")
     reason = f"{CODES[code].summary}; {how}"
     return Decision(code, kind, fix, reason, inputs, tuple(notes))

@@ -154,7 +154,14 @@ def rewrite(paths: tuple[str, ...], show_diff: bool, check: bool, out_dir: str |
     from .progress import tracked
     from .rewrite_files import rewrite_file
 
-    items = [(file, display_path(file), options) for file in found.files]
+    from dataclasses import replace as with_option
+
+    from .crossfile import project_context
+
+    context = project_context(found.files)
+    items = [(file, display_path(file), with_option(options, star_imported=context[file.resolve()].star_imported,
+                                                    subclassed=context[file.resolve()].subclassed))
+             for file in found.files]
     results = tracked(ordered_map(rewrite_file, items, jobs), len(items), "rewriting")
     for (file, shown, _), done in zip(items, results):
         run.record(file, shown, done)

@@ -119,6 +119,42 @@ _CODES = [
         "differing return paths, gradients built dynamically, ...). The class is left alone.",
     ),
     Code(
+        "FGI112", "forward-not-elementwise", "refused",
+        "forward is not elementwise in a differentiable input",
+        "FGI adds a carrier of each differentiable input's shape to forward's value. When forward "
+        "indexes, reduces, reshapes, transposes, concatenates or multiplies matrices with that input "
+        "(a first-spike time over a time dimension, a threshold viewed as [1, C, 1, 1]), the carrier "
+        "would change the output's shape or hand the gradient to the wrong elements.",
+    ),
+    Code(
+        "FGI113", "non-differentiable-output", "refused",
+        "forward's output carries no gradient",
+        "forward returns a bool tensor or marks its output with ctx.mark_non_differentiable: autograd "
+        "never calls backward, so there is no surrogate to inject, and an FGI carrier would make the "
+        "output require grad (or fail to compute on bools).",
+    ),
+    Code(
+        "FGI114", "class-contract", "refused",
+        "the class's contract cannot be kept by a plain function",
+        "the class overrides apply, carries a class decorator that may inspect it, is subclassed by a "
+        "class that is not rewritten, or has members the compatibility object cannot keep; replacing "
+        "it would break code that relies on it being a Function.",
+    ),
+    Code(
+        "FGI115", "name-capture", "refused",
+        "a name would mean something else in the rewritten function",
+        "backward and forward are different scopes: backward may read a module global that forward "
+        "shadows with a parameter or local, or bind a local that forward reads as a global or helper. "
+        "Merged into one function, one of them would read the other's value.",
+    ),
+    Code(
+        "FGI116", "not-emitted", "refused",
+        "a form the rewrite does not emit yet",
+        "the analysis could read the class, but the emitter cannot yet write an equivalent function "
+        "for it (autocast decorators, *args, a gradient block it does not follow, ...). scan reports "
+        "exactly what rewrite would do: the class is left alone.",
+    ),
+    Code(
         "FGI901", "unreadable-file", "error",
         "file cannot be read or decoded",
         "the file could not be opened or decoded with its declared encoding.",

@@ -184,3 +184,70 @@ def patch_call_sites(sources: dict[Path, bytes], converted: dict[Path, dict[str,
         if transformer.changed:
             changed[path] = new.bytes
     return changed
+
+
+@dataclass(frozen=True)
+class FileContext:
+    """What other given files do with this one, which its own rewrite must respect."""
+
+    star_imported: bool = False  # some file does `from this import *`
+    subclassed: frozenset[str] = frozenset()  # its classes that another file subclasses
+
+
+def project_context(files: list[Path]) -> dict[Path, FileContext]:
+    """Star imports and subclasses across the given files, read with `ast` (no libcst parse,
+    nothing imported), keyed by resolved path."""
+    import ast
+
+    by_module = {module_name(f): f.resolve() for f in files}
+    star: set[Path] = set()
+    subclassed: dict[Path, set[str]] = {}
+    for file in files:
+        try:
+            data = file.read_bytes()
+        except OSError:
+            continue
+        if b"import" not in data:
+            continue
+        try:
+            tree = ast.parse(data)
+        except (SyntaxError, ValueError, RecursionError):
+            continue  # reported when the file itself is handled
+        importer = module_name(file)
+        is_package = file.name == "__init__.py"
+        imported: dict[str, tuple[str, str | None]] = {}  # local name -> (module, name or None)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                source = _absolute(importer, node.level, node.module or "", is_package)
+                for alias in node.names:
+                    if alias.name == "*":
+                        if source in by_module:
+                            star.add(by_module[source])
+                    else:
+                        imported[alias.asname or alias.name] = (source, alias.name)
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    imported[alias.asname or alias.name.split(".")[0]] = (alias.name if alias.asname else
+                                                                          alias.name.split(".")[0], None)
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ClassDef):
+                continue
+            for base in node.bases:
+                target = _imported_class(base, imported)
+                if target is not None and target[0] in by_module and by_module[target[0]] != file.resolve():
+                    subclassed.setdefault(by_module[target[0]], set()).add(target[1])
+    return {f.resolve(): FileContext(f.resolve() in star, frozenset(subclassed.get(f.resolve(), ())))
+            for f in files}
+
+
+def _imported_class(base: object, imported: dict[str, tuple[str, str | None]]) -> tuple[str, str] | None:
+    """(module, class name) of a base spelled `Name` or `module.Name` through an import."""
+    import ast
+
+    if isinstance(base, ast.Name) and base.id in imported:
+        module, name = imported[base.id]
+        return (module, name) if name is not None else None
+    if isinstance(base, ast.Attribute) and isinstance(base.value, ast.Name) and base.value.id in imported:
+        module, name = imported[base.value.id]
+        return (module if name is None else f"{module}.{name}", base.attr)
+    return None

@@ -24,14 +24,14 @@ import libcst as cst
 
 from .discovery import code_of, dotted_name
 from .ir import FunctionIR, InputGradient, Refusal
+from .syntax import (
+    asks_is_none, calls_method_on, is_attribute_of, may_change_dtype, names_read, reads_grad_requirement,
+)
 from .value_sign import cannot_be_negative_zero
 
 _CTX_BOOKKEEPING = frozenset(
     {"save_for_backward", "mark_non_differentiable", "set_materialize_grads", "save_for_forward", "mark_dirty"}
 )
-# Value expressions whose dtype may differ from the differentiable input's: the carrier is
-# then built in the promoted dtype and cast once, as autograd would compute the gradient.
-_DTYPE_CHANGING = re.compile(r"\.(float|double|half|bfloat16|type|to)\(|torch\.(where|tensor|full|ones|zeros)\(|dtype=")
 _STYLES = ("signed-zero", "paper", "guarded")
 
 
@@ -273,6 +273,7 @@ class FunctionWriter:
         self.inputs: dict[str, str] = {}  # differentiable input -> the name holding its argument
         self.detached: set[str] = set()  # inputs forward rebinds to their detached selves
         self.rebound_later: set[str] = set()
+        self.detached_parameters: dict[str, str] = {}
         self.ir = ir
         self.class_name = class_name
         self.name = function_name
@@ -321,7 +322,7 @@ class FunctionWriter:
         # forward-mode formula (torch.heaviside has none). The carrier keeps the argument.
         # (A forward that asks x.requires_grad must see the real input: left as it is.)
         self.inputs: dict[str, str] = {}
-        detach = "requires_grad" not in code_of(ir.forward_def.body)
+        detach = not reads_grad_requirement(ir.forward_def.body)
         for item in ir.inputs:
             if item.gradient is not None and (detach or item.name in _assigned_names(body)):
                 self.inputs[item.name] = self._fresh(f"{item.name}_in")
@@ -354,8 +355,7 @@ class FunctionWriter:
                 raise Refusal("FGI111", "forward returns early", stmt)
             self._add(self.forward_lines, code_of(stmt))
             return
-        if isinstance(stmt, cst.If) and stmt.orelse is None and (
-                "requires_grad" in code_of(stmt.test) or "needs_input_grad" in code_of(stmt.test)):
+        if isinstance(stmt, cst.If) and stmt.orelse is None and reads_grad_requirement(stmt.test):
             # Conditional saves: FGI computes the carrier unconditionally.
             for inner in _statements(stmt.body):
                 self._forward_statement(inner, ctx)
@@ -420,8 +420,14 @@ class FunctionWriter:
         ctx, inputs, output = params
         input_tuple = cst.Tuple([cst.Element(cst.Name(p.name.value)) for p in ir.params])
         substitute = _Substitute("\0", {inputs: input_tuple, output: value}, {}, ())
-        for stmt in _statements(ir.setup_def.body):
+        statements = list(_statements(ir.setup_def.body))
+        while statements:
+            stmt = statements.pop(0)
             if _is_docstring(stmt):
+                continue
+            if isinstance(stmt, cst.If) and stmt.orelse is None and reads_grad_requirement(stmt.test):
+                # Conditional saves: FGI computes the carrier unconditionally.
+                statements[:0] = _statements(stmt.body)
                 continue
             if not isinstance(stmt, cst.SimpleStatementLine):
                 raise Refusal("FGI111", "setup_context has a block the rewrite does not follow", stmt)
@@ -433,8 +439,10 @@ class FunctionWriter:
                 if isinstance(small, cst.Assign) and all(
                         isinstance(t.target, (cst.Name, cst.Tuple)) for t in small.targets):
                     # `x, alpha = inputs` rebinds forward's own parameter names to themselves.
-                    if code_of(small.targets[0].target).replace(" ", "").strip("()") == \
-                            code_of(input_tuple).replace(" ", "").strip("()"):
+                    target = small.targets[0].target
+                    names = [e.value for e in target.elements] if isinstance(target, cst.Tuple) else [target]
+                    if [n.value if isinstance(n, cst.Name) else None for n in names] == \
+                            [p.name.value for p in ir.params]:
                         continue
                 self.forward_names |= _assigned_names([small])
                 self._add(self.forward_lines, code_of(cst.SimpleStatementLine(body=[small])))
@@ -488,15 +496,16 @@ class FunctionWriter:
             return False
         assign = stmt.body[0]
         target, value = assign.targets[0].target, assign.value
-        saved_read = f"{self.ir.backward_ctx}.saved_tensors"
-        if code_of(value) in (saved_read, f"{self.ir.backward_ctx}.saved_variables") and isinstance(
+        saved = ("saved_tensors", "saved_variables")
+        if is_attribute_of(value, self.ir.backward_ctx, saved) and isinstance(
                 target, (cst.Tuple, cst.List)) and len(target.elements) == len(self.saved):
             pairs = list(zip(target.elements, self.saved))
             if all(isinstance(e.value, cst.Name) for e, _ in pairs):
                 for element, saved in pairs:
                     renames[element.value.value] = self._detach(saved)  # type: ignore[union-attr]
                 return True
-        if isinstance(target, cst.Name) and isinstance(value, cst.Subscript) and code_of(value.value) == saved_read:
+        if isinstance(target, cst.Name) and isinstance(value, cst.Subscript) \
+                and is_attribute_of(value.value, self.ir.backward_ctx, saved):
             index = value.slice[0].slice if len(value.slice) == 1 else None
             if isinstance(index, cst.Index) and isinstance(index.value, cst.Integer):
                 position = int(index.value.value)
@@ -553,11 +562,10 @@ class FunctionWriter:
             if _is_docstring(stmt):
                 continue
             if isinstance(stmt, cst.If):
-                test = code_of(stmt.test)
-                if "needs_input_grad" in test or ".requires_grad" in test:
+                if reads_grad_requirement(stmt.test):
                     kept.extend(self._grad_free(_statements(stmt.body)))
                     continue
-                if _mentions(stmt.test, linear) and re.search(r"\bis\s+(not\s+)?None\b", test):
+                if _mentions(stmt.test, linear) and asks_is_none(stmt.test):
                     continue  # `if grad_output is None`: never true when FGI's gradient flows
             if isinstance(stmt, cst.SimpleStatementLine) and any(isinstance(s, cst.Return) for s in stmt.body):
                 break
@@ -589,16 +597,36 @@ class FunctionWriter:
         if isinstance(expr, (cst.Integer, cst.Float)):
             return code_of(expr), True
         if isinstance(expr, cst.Name):
-            return expr.value, expr.value in self._scalar_params()
+            if expr.value in self._scalar_params(explicit=True):
+                return expr.value, True
+            if expr.value in {p.name.value for p in self.ir.params}:
+                return self._detached_hyper_parameter(expr.value), False
+            return expr.value, False
         name = self._fresh("denom" if op == "div" else "g")
         bare = code_of(expr.with_changes(lpar=[], rpar=[]))
         # An operand spanning lines relied on brackets around it in backward: keep one pair.
         self._add(self.no_grad_lines, f"{name} = ({bare})" if "\n" in bare else f"{name} = {bare}")
         return name, False
 
-    def _scalar_params(self) -> set[str]:
+    def _detached_hyper_parameter(self, name: str) -> str:
+        """A hyper-parameter used as a factor as it is: backward gives it no gradient, but a
+        caller may pass a tensor that requires grad, which the carrier must not differentiate.
+        TorchScript resolves the isinstance test statically, so a float costs nothing."""
+        if name in self.detached_parameters:
+            return self.detached_parameters[name]
+        local = self._fresh(f"{name}_value")
+        self._add(self.no_grad_lines, f"{local} = {name}")
+        self._add(self.no_grad_lines, f"if isinstance({local}, {self.torch}.Tensor):")
+        self._add(self.no_grad_lines, f"{self.indent}{local} = {local}.detach()")
+        self.detached_parameters[name] = local
+        return local
+
+    def _scalar_params(self, explicit: bool = False) -> set[str]:
+        """Non-differentiable parameters annotated as Python numbers (explicit: by the
+        original's own annotation, not a guess from a default)."""
         differentiable = {i.name for i in self.ir.inputs if i.gradient is not None}
         return {p.name.value for p in self.ir.params if p.name.value not in differentiable
+                and (p.annotation is not None or not explicit)
                 and self._annotation(p, False) in ("float", "int", "bool")}
 
     def _carrier(self, source: InputGradient, substitute: _Substitute, track_dtype: bool) -> str:
@@ -776,22 +804,57 @@ class FunctionWriter:
         return False
 
     def _factors_may_change_dtype(self) -> bool:
+        """Whether a gradient factor may have another dtype than the value: a comparison, a
+        cast, or a name whose dtype is not the value's (a global, a hyper-parameter that may
+        be a tensor)."""
         assert self.ir.backward_def is not None
-        code = code_of(self.ir.backward_def.body)
-        return bool(_DTYPE_CHANGING.search(code) or re.search(r"[<>]=?|==|!=", code))
+        if may_change_dtype(self.ir.backward_def.body):
+            return True
+        known = self._dtype_neutral_names()
+        for item in self.ir.inputs:
+            for op in item.gradient.chain or () if item.gradient is not None else ():
+                if op.operand is not None and not names_read(op.operand) <= known:
+                    return True
+        return False
+
+    def _dtype_neutral_names(self) -> set[str]:
+        """Names in backward holding the differentiable input's dtype or a Python number:
+        the input, explicitly annotated scalars, saved copies of the input and locals computed
+        from them alone."""
+        assert self.ir.backward_def is not None
+        differentiable = {i.name for i in self.ir.inputs if i.gradient is not None}
+        known = differentiable | self._scalar_params(explicit=True) | {self.torch, *self.grad_names}
+        for stmt in _statements(self.ir.backward_def.body):
+            if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
+                    and isinstance(stmt.body[0], cst.Assign) and len(stmt.body[0].targets) == 1):
+                known -= _assigned_names([stmt])
+                continue
+            target, value = stmt.body[0].targets[0].target, stmt.body[0].value
+            if is_attribute_of(value, self.ir.backward_ctx, ("saved_tensors", "saved_variables")) \
+                    and isinstance(target, (cst.Tuple, cst.List)) and len(target.elements) == len(self.ir.saved):
+                for element, saved in zip(target.elements, self.ir.saved):
+                    if isinstance(element.value, cst.Name):
+                        if isinstance(saved, cst.Name) and saved.value in differentiable:
+                            known.add(element.value.value)
+                        else:
+                            known.discard(element.value.value)
+                continue
+            for name in _assigned_names([stmt]):
+                if names_read(value) <= known and not may_change_dtype(value):
+                    known.add(name)
+                else:
+                    known.discard(name)
+        return known
 
     def _changes_dtype(self, inputs: list[str]) -> bool:
-        """Whether forward may return another dtype than its differentiable inputs'."""
-        assert self.ir.forward_def is not None
-        code = code_of(self.ir.forward_def.body)
-        for name in inputs:  # casts to an input's own dtype keep it
-            code = re.sub(rf"\.(to|type_as)\({name}\)|\.(to|type)\({name}\.dtype\)", "", code)
-        return bool(_DTYPE_CHANGING.search(code))
+        """Whether forward's value may have another dtype than its differentiable input
+        (forward_reader.py proves it has that input's dtype, or it may not)."""
+        return not (len(inputs) == 1 and self.ir.value_dtype == frozenset(inputs))
 
     def _used_as_tensor(self, name: str) -> bool:
         """A constant input that forward saves or calls tensor methods on is a tensor."""
-        code = "".join(code_of(d) for d in (self.ir.forward_def, self.ir.setup_def) if d is not None)
-        return bool(re.search(rf"\b{re.escape(name)}\.(?!item\()\w+\(", code)) or any(
+        methods = [d for d in (self.ir.forward_def, self.ir.setup_def) if d is not None]
+        return any(calls_method_on(d.body, name, frozenset({"item"})) for d in methods) or any(
             isinstance(s, cst.Name) and s.value == name for s in self.saved)
 
     def _annotation(self, param: cst.Param, differentiable: bool) -> str:

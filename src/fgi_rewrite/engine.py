@@ -13,12 +13,11 @@ from pathlib import Path
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from .classify import decide
 from .codes import CODES
-from .discovery import ClassInfo, find_function_classes
-from .extract import extract
+from .discovery import ClassInfo, ModuleIndex, find_function_classes
 from .ir import Refusal
 from .model import FileError, FunctionReport, ScanResult
+from .verdict import Verdict, judge_all
 
 # A Function subclass has to spell its base in a class statement, through an import alias
 # (`Function as F_`) or a module-level alias (`F_ = torch.autograd.Function`). Files with none
@@ -58,20 +57,18 @@ def suppressed_codes(info: ClassInfo) -> set[str] | None:
     return {c.strip().upper() for c in codes.split(",") if c.strip()} if codes else set()
 
 
-def _report(info: ClassInfo, index, path: str, line: int, column: int) -> FunctionReport:
+def _report(info: ClassInfo, verdict: Verdict | Refusal, path: str, line: int, column: int) -> FunctionReport:
     common = dict(path=path, qualname=info.qualname, name=info.name, line=line, column=column)
-    try:
-        ir = extract(info, index)
-    except Refusal as refusal:
+    if isinstance(verdict, Refusal):
         report = FunctionReport(
-            **common, status="refused", code=refusal.code, reason=refusal.reason, kind=None, fix=None,
+            **common, status="refused", code=verdict.code, reason=verdict.reason, kind=None, fix=None,
             forward_style=None,
         )
     else:
-        decision = decide(ir)
+        decision = verdict.decision
         report = FunctionReport(
             **common, status="convertible", code=decision.code, reason=decision.reason, kind=decision.kind,
-            fix=decision.fix, forward_style=ir.forward_style, inputs=decision.inputs, notes=decision.notes,
+            fix=decision.fix, forward_style=verdict.ir.forward_style, inputs=decision.inputs, notes=decision.notes,
         )
     suppressed = suppressed_codes(info)
     if suppressed is not None and (not suppressed or report.code in suppressed):
@@ -138,7 +135,8 @@ def could_define_function(data: bytes) -> bool:
     return _PREFILTER.search(data) is not None
 
 
-def scan_source(data: bytes, path: str) -> tuple[list[FunctionReport], list[FileError]]:
+def scan_source(data: bytes, path: str, subclassed: frozenset[str] = frozenset()
+                ) -> tuple[list[FunctionReport], list[FileError]]:
     if not could_define_function(data):
         return [], []
     try:
@@ -147,24 +145,44 @@ def scan_source(data: bytes, path: str) -> tuple[list[FunctionReport], list[File
         return [], [source_error(data, path, error)]
     except (UnicodeDecodeError, LookupError, SyntaxError) as error:
         return [], [source_error(data, path, error)]
-    return scan_module(module, data, path)
+    return scan_module(module, data, path, subclassed)
 
 
-def scan_module(module: cst.Module, data: bytes, path: str) -> tuple[list[FunctionReport], list[FileError]]:
+def scan_module(module: cst.Module, data: bytes, path: str, subclassed: frozenset[str] = frozenset()
+                ) -> tuple[list[FunctionReport], list[FileError]]:
     """The analysis of an already parsed file (its bytes give the class positions)."""
     classes, index = find_function_classes(module)
     if not classes:
         return [], []
     positions = _name_positions(data, module, index.classes_in_order, [info.node for info in classes])
     reports, errors = [], []
+    verdicts = _verdicts(classes, index, subclassed)
     for info in classes:
         line, column = positions[id(info.node)]
         try:
-            reports.append(_report(info, index, path, line, column))
+            verdict = verdicts[id(info.node)]
+            if isinstance(verdict, Exception) and not isinstance(verdict, Refusal):
+                raise verdict
+            reports.append(_report(info, verdict, path, line, column))
         except Exception as error:  # one class must never stop the others
             message = f"internal error analysing {info.qualname}: {type(error).__name__}: {error}"
             errors.append(FileError(path, line, column, "FGI903", message))
     return reports, errors
+
+
+def _verdicts(classes: list[ClassInfo], index: ModuleIndex,
+              subclassed: frozenset[str]) -> dict[int, Verdict | Refusal | Exception]:
+    try:
+        return dict(judge_all(classes, index, subclassed))
+    except Exception as error:  # one class must never stop the others: judge them one by one
+        verdicts: dict[int, Verdict | Refusal | Exception] = {}
+        for info in classes:
+            try:
+                verdicts.update(judge_all([info], index, subclassed))
+            except Exception as single:  # noqa: BLE001 - reported per class as FGI903
+                verdicts[id(info.node)] = single
+        del error
+        return verdicts
 
 
 def _name_positions(
@@ -202,15 +220,17 @@ def _name_positions(
     return result
 
 
-def scan_file(item: tuple[Path, str]) -> tuple[list[FunctionReport], list[FileError]]:
-    """One file: read, prefilter, parse, analyse. Never raises for a bad file."""
-    file, shown = item
+def scan_file(item: tuple[Path, str] | tuple[Path, str, frozenset[str]]) -> tuple[list[FunctionReport], list[FileError]]:
+    """One file: read, prefilter, parse, analyse. Never raises for a bad file. The third item
+    names the file's classes that other given files subclass."""
+    file, shown = item[0], item[1]
+    subclassed = item[2] if len(item) > 2 else frozenset()  # type: ignore[misc]
     try:
         data = file.read_bytes()
     except OSError as error:
         return [], [FileError(shown, None, None, "FGI901", f"cannot read: {error.strerror or error}")]
     try:
-        return scan_source(data, shown)
+        return scan_source(data, shown, subclassed)
     except RecursionError:
         return [], [FileError(shown, None, None, "FGI902", "nesting too deep to parse")]
 
@@ -221,7 +241,11 @@ def scan_paths(files: Iterable[Path], display: Callable[[Path], str], selection:
     from .progress import tracked
 
     result = ScanResult()
-    items = [(file, display(file)) for file in files]
+    from .crossfile import project_context
+
+    files = list(files)
+    context = project_context(files)
+    items = [(file, display(file), context[file.resolve()].subclassed) for file in files]
     result.files = len(items)
     for reports, errors in tracked(ordered_map(scan_file, items, jobs), len(items), "scanning"):
         result.errors.extend(errors)

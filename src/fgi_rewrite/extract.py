@@ -5,6 +5,8 @@ from __future__ import annotations
 import libcst as cst
 
 from .discovery import FUNCTION_BASES, ClassInfo, ModuleIndex, code_of, dotted_name
+from .forward_reader import read_forward
+from .syntax import free_names, local_names, passes_name
 from .gradient import BackwardReader, merge_all
 from .ir import Const, FunctionIR, InputGradient, Refusal, TupleValue, Value
 
@@ -201,6 +203,9 @@ def extract(info: ClassInfo, index: ModuleIndex) -> FunctionIR:
 
     value = _forward_returns_value(facts, forward)
     outputs = len(value.elements) if isinstance(value, (cst.Tuple,)) else 1
+    if outputs == 1 and facts.non_differentiable:
+        raise Refusal("FGI113", "forward marks its output non-differentiable: no gradient flows through it",
+                      facts.non_differentiable[0])
 
     backward_params = _params(backward)
     if not backward_params:
@@ -216,6 +221,7 @@ def extract(info: ClassInfo, index: ModuleIndex) -> FunctionIR:
             raise Refusal("FGI101", f"{count} differentiable outputs", backward)
         raise Refusal("FGI101", f"{max(outputs, len(grad_names))} outputs, one differentiable: not supported yet", backward)
 
+    _check_scopes(forward, setup, backward, backward_ctx, grad_names)
     local_classes = tuple(c for c in (info.node, backward_owner) if c is not None)
     saved = tuple(_resolve_alias(e, forward) for e in facts.saved)
     attributes = {k: _resolve_alias(v, forward) for k, v in facts.ctx_attributes.items()}
@@ -248,6 +254,7 @@ def extract(info: ClassInfo, index: ModuleIndex) -> FunctionIR:
         defaults.append(None)
 
     inputs: list[InputGradient] = []
+    zero_gradients: list[str] = []
     for position, name in enumerate(names):
         gradient: Value = gradients[position] if position < len(gradients) else Const(cst.Name("None"))
         role = "variadic" if variadic and position == len(names) - 1 else None
@@ -256,6 +263,8 @@ def extract(info: ClassInfo, index: ModuleIndex) -> FunctionIR:
         if isinstance(gradient, Const):
             if not (gradient.is_none or _is_zeros_like(gradient.node)):
                 raise Refusal("FGI102", f"gradient of {name} does not depend on grad_output", backward)
+            if not gradient.is_none:
+                zero_gradients.append(name)
             inputs.append(InputGradient(name, role or "constant", None, defaults[position]))
             continue
         if gradient.index is not None:
@@ -271,6 +280,10 @@ def extract(info: ClassInfo, index: ModuleIndex) -> FunctionIR:
         assert first is not None and first.reduced is not None
         raise Refusal("FGI103", f"backward is not elementwise: {code_of(first.reduced)[:80]}", first.reduced)
 
+    read = read_forward(forward, names, frozenset(i.name for i in differentiable), index,
+                        ctx_name if style == "ctx" else None)
+    if read.is_bool:
+        raise Refusal("FGI113", "forward returns a bool tensor: no gradient flows through it", forward)
     resolved = _resolve_alias(value, forward)
     returns_input = resolved.value if isinstance(resolved, cst.Name) and resolved.value in names else None
     return FunctionIR(
@@ -292,6 +305,9 @@ def extract(info: ClassInfo, index: ModuleIndex) -> FunctionIR:
         linear_names=frozenset(reader.linear_names),
         gradient_statements=frozenset(reader.gradient_statements),
         returns_tuple=isinstance(result, TupleValue),
+        forward_unproven=tuple(dict.fromkeys(read.unproven)),
+        zero_gradients=tuple(zero_gradients),
+        value_dtype=read.value.dtype,
     )
 
 
@@ -317,3 +333,20 @@ def _mentions(fn: cst.FunctionDef, name: str) -> bool:
     fn.body.visit(finder)
     return finder.found
 
+
+
+def _check_scopes(forward: cst.FunctionDef, setup: cst.FunctionDef | None, backward: cst.FunctionDef,
+                  ctx: str, grad_names: list[str]) -> None:
+    """forward and backward become one function: each name must keep the meaning it had in
+    its own scope (FGI115)."""
+    if passes_name(backward.body, ctx):
+        raise Refusal("FGI116", f"backward hands {ctx} itself to a helper, which FGI has no object for", backward)
+    forward_locals = local_names(forward) | (local_names(setup) if setup is not None else set())
+    forward_free = free_names(forward) | (free_names(setup) if setup is not None else set())
+    backward_locals = local_names(backward) - {ctx, *grad_names}
+    captured = sorted(free_names(backward) & forward_locals)
+    if captured:
+        raise Refusal("FGI115", f"backward reads the global {captured[0]}, which forward binds as a local", backward)
+    shadowed = sorted(backward_locals & forward_free)
+    if shadowed:
+        raise Refusal("FGI115", f"backward binds {shadowed[0]}, which forward reads from outside", backward)

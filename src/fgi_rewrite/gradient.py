@@ -9,13 +9,13 @@ result marked interprocedural when grad_output was passed in).
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 import libcst as cst
 
 from .discovery import ModuleIndex, code_of, dotted_name
 from .ir import ChainOp, Const, Linear, Refusal, TupleValue, Value
+from .syntax import is_none_padding, reads_grad_requirement
 
 _MAX_HELPER_DEPTH = 4
 
@@ -61,11 +61,12 @@ _RANDOM = frozenset(
     }
 )
 _SIDE_EFFECT_CALLS = frozenset({"print", "breakpoint", "exec", "eval", "setattr", "delattr"})
-_NONE_PADDING = re.compile(r"^\(\s*None\s*,\s*\)\s*\*\s*[\w.()\[\]]+$|^[\w.()\[\]]+\s*\*\s*\(\s*None\s*,\s*\)$")
 _MASK_FUNCTIONS = frozenset(
     {"gt", "lt", "ge", "le", "eq", "ne", "greater", "less", "greater_equal", "less_equal",
      "logical_and", "logical_or", "logical_not", "isfinite", "heaviside"}
 )
+_TAKES_SEQUENCES = frozenset({"stack", "cat", "concat", "hstack", "vstack", "broadcast_tensors", "einsum", "meshgrid",
+                              "tensor", "as_tensor", "block_diag", "cartesian_prod"})
 _CASTS = frozenset({"float", "double", "half", "bfloat16", "to", "type", "type_as", "bool"})
 _TORCH_PREFIXES = ("torch.", "F.", "torch.nn.functional.", "nn.functional.")
 
@@ -215,7 +216,7 @@ class BackwardReader:
 
     def _if(self, stmt: cst.If, top: bool) -> bool:
         test_code = code_of(stmt.test)
-        if "needs_input_grad" in test_code or ".requires_grad" in test_code:
+        if reads_grad_requirement(stmt.test):
             # Gradients are only ever read when they are needed: follow the branch that computes them.
             return self._block(stmt.body, top)
         test = self.expr(stmt.test)
@@ -270,6 +271,10 @@ class BackwardReader:
                 for element, item in zip(elements, value.items):
                     self._assign(element, item, stmt)
                 return
+            starred = any(isinstance(e, cst.StarredElement) for e in elements)
+            if isinstance(value, TupleValue) and not value.open_ended and not starred:
+                raise Refusal("FGI108", f"backward cannot run as written: unpacks {len(value.items)} values into "
+                              f"{len(elements)}: {code_of(stmt).strip()[:60]}", stmt)
             if isinstance(value, Linear):
                 raise Refusal("FGI111", f"backward unpacks a gradient: {code_of(stmt).strip()}", stmt)
             for element in elements:
@@ -312,6 +317,8 @@ class BackwardReader:
                 return
         if root is None or root not in self.locals or root in self.globals_declared:
             raise Refusal("FGI104", f"backward has a side effect: {code_of(stmt).strip()}", stmt)
+        if isinstance(current, Const):
+            self._bind(root, Const())  # `g[idx] = c` on a zeros tensor: no longer zeros
 
     def _aug_assign(self, stmt: cst.AugAssign) -> None:
         op_map = {cst.MultiplyAssign: cst.Multiply(), cst.DivideAssign: cst.Divide(), cst.AddAssign: cst.Add(),
@@ -354,6 +361,10 @@ class BackwardReader:
                 return
             if root is not None and root in self.locals and root not in self.globals_declared and root != self.ctx_name:
                 self.expr(value)
+                if method.endswith("_") and isinstance(func.value, cst.Name):
+                    # `gy = zeros_like(y); gy.scatter_(...)`: no longer zeros, and not linear in
+                    # grad_output (a linear term would have been refused above).
+                    self._bind(root, Const())
                 return
         name = dotted_name(func)
         if isinstance(func, cst.Name) and (name in self.index.functions_by_name or name in self.local_functions):
@@ -475,8 +486,8 @@ class BackwardReader:
 
     def _attribute(self, node: cst.Attribute) -> Value:
         if (isinstance(node.value, cst.Name) and node.value.value == self.ctx_name
-                and node.attr.value in ("saved_tensors", "saved_variables") and self.saved):
-            return TupleValue(tuple(Const(e) for e in self.saved))
+                and node.attr.value in ("saved_tensors", "saved_variables")):
+            return TupleValue(tuple(Const(e) for e in self.saved), saved=True)
         base = self.expr(node.value)
         if isinstance(base, Linear):
             attr = node.attr.value
@@ -497,8 +508,14 @@ class BackwardReader:
         left, right = self.expr(node.left), self.expr(node.right)
         if isinstance(left, TupleValue) and isinstance(node.operator, cst.Add) and isinstance(right, Const):
             # `(grad_x,) + (None,) * n`: gradients padded with Nones for extra (variadic) inputs.
-            if right.node is not None and _NONE_PADDING.match(code_of(right.node)):
+            if right.node is not None and is_none_padding(right.node):
                 return TupleValue(left.items, open_ended=True)
+        repetition = isinstance(node.operator, (cst.Multiply, cst.Add)) and not any(
+            isinstance(v, Linear) or isinstance(v, TupleValue) and v.saved for v in (left, right))  # `(None,) * n`
+        if (isinstance(left, TupleValue) or isinstance(right, TupleValue)) and not repetition:
+            # `x = ctx.saved_tensors` (no unpacking) used as a tensor: backward fails as written,
+            # and the rewrite must not move that failure into forward.
+            raise Refusal("FGI108", f"backward cannot run as written: arithmetic on a tuple: {code_of(node)[:60]}", node)
         left_lin, right_lin = isinstance(left, Linear), isinstance(right, Linear)
         if not left_lin and not right_lin:
             return Const(node)
@@ -526,9 +543,12 @@ class BackwardReader:
                 return replace(merged, interprocedural=left.interprocedural or right.interprocedural)
             constant = node.right if left_lin else node.left
             if self._zero(constant):
+                # zeros + g is g, except that -0.0 becomes +0.0 and the sum takes the zeros'
+                # dtype: no longer a chain the carrier can repeat bit for bit.
                 lin = left if left_lin else right
                 assert isinstance(lin, Linear)
-                return lin if left_lin or isinstance(op, cst.Add) else lin.with_op(ChainOp("neg", None), False)
+                lin = lin if left_lin or isinstance(op, cst.Add) else lin.with_op(ChainOp("neg", None), False)
+                return lin.opaque(f"added to zeros: {text[:60]}")
             raise Refusal("FGI102", f"backward is not linear in grad_output: adds a constant: {text}", node)
         raise Refusal("FGI102", f"backward is not linear in grad_output: {text}", node)
 
@@ -556,6 +576,8 @@ class BackwardReader:
         lin_args = [a for a in args if isinstance(a, Linear)]
         if isinstance(func, cst.Attribute):
             receiver = self.expr(func.value)
+            if isinstance(receiver, TupleValue) and receiver.saved and func.attr.value not in ("index", "count"):
+                raise Refusal("FGI108", f"backward cannot run as written: calls .{func.attr.value}() on a tuple", node)
             if isinstance(receiver, Linear):
                 return self._method_on_gradient(node, receiver, func.attr.value, args)
         name = dotted_name(func)
@@ -564,6 +586,9 @@ class BackwardReader:
         helper = self._helper(func)
         if helper is not None:
             return self._inline(helper, node, args)
+        if any(isinstance(a, TupleValue) and a.saved for a in args) and qualified and qualified.startswith("torch.") \
+                and short not in _TAKES_SEQUENCES:
+            raise Refusal("FGI108", f"backward cannot run as written: passes a tuple to {name}()", node)
         if not lin_args:
             return Const(node)
         if qualified and qualified.startswith("torch.ops."):
@@ -589,11 +614,13 @@ class BackwardReader:
         if method in _IDENTITY_METHODS or method in ("detach",):
             return receiver
         if method in ("mul", "multiply", "mul_"):
-            return receiver.with_op(ChainOp("mul", node.args[0].value), smooth=not self._mask(node.args[0].value))
+            product = receiver.with_op(ChainOp("mul", node.args[0].value), smooth=not self._mask(node.args[0].value))
+            return _in_place(receiver, product) if method.endswith("_") else product
         if method in ("div", "divide", "true_divide", "div_"):
             if any(a.keyword is not None and a.keyword.value == "rounding_mode" for a in node.args):
                 raise Refusal("FGI102", f"backward is not linear in grad_output: {text[:80]}", node)
-            return receiver.with_op(ChainOp("div", node.args[0].value), smooth=True)
+            quotient = receiver.with_op(ChainOp("div", node.args[0].value), smooth=True)
+            return _in_place(receiver, quotient) if method.endswith("_") else quotient
         if method in ("neg", "negative", "neg_"):
             return receiver.with_op(ChainOp("neg", None), smooth=False)
         if method in ("masked_fill", "masked_fill_"):
@@ -803,7 +830,7 @@ def _merge(a: Value | None, b: Value | None) -> Value | None:
 def _same_chain(a: Linear, b: Linear) -> bool:
     if a.chain is None or b.chain is None or len(a.chain) != len(b.chain):
         return False
-    return all(x.op == y.op and (x.operand is None or code_of(x.operand) == code_of(y.operand))
+    return all(x.op == y.op and (x.operand is None or y.operand is not None and x.operand.deep_equals(y.operand))
                for x, y in zip(a.chain, b.chain)) and (a.reduced is None) == (b.reduced is None)
 
 

@@ -72,6 +72,7 @@ class Const:
 class TupleValue:
     items: tuple["Value", ...]
     open_ended: bool = False  # followed by an unknown number of None gradients
+    saved: bool = False  # ctx.saved_tensors: a tuple of tensors, never meant for arithmetic
 
 
 Value = Linear | Const | TupleValue
@@ -115,3 +116,10 @@ class FunctionIR:
     linear_names: frozenset[str] = frozenset()
     gradient_statements: frozenset[int] = frozenset()  # ids of backward statements touching a gradient
     returns_tuple: bool = True  # backward returns a tuple of gradients, not a bare tensor
+    # Why forward is not proven elementwise and shape-preserving in its differentiable inputs
+    # (forward_reader.py); empty when it is.
+    forward_unproven: tuple[str, ...] = ()
+    # The inputs whose dtypes decide the value's (promoted together), or "bool", "fixed", "unknown".
+    value_dtype: frozenset[str] | str = "unknown"
+    # Inputs backward gives an explicit zero gradient (zeros_like): FGI gives them none.
+    zero_gradients: tuple[str, ...] = ()

@@ -16,14 +16,15 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import libcst as cst
+import libcst.matchers as m
 
-from .classify import decide
-from .discovery import ClassInfo, ModuleIndex, dotted_name, find_function_classes
-from .emit import FunctionWriter, snake_case
+from .discovery import ClassInfo, ModuleIndex, find_function_classes
+from .emit import snake_case
 from .engine import could_define_function, suppressed_codes
-from .extract import extract
 from .imports_cleanup import drop_unused_imports
-from .ir import FunctionIR, Refusal
+from .ir import Refusal
+from .shim import kept_members
+from .verdict import judge_all, write_function
 
 SHIM_MARKER = "# fgi-rewrite: compatibility shim"
 
@@ -38,6 +39,10 @@ class RewriteOptions:
     # at least as fast as the custom Function in eager, jit.script and compile; README lists
     # what it costs.
     fast_path: bool = True
+    # Another file given does `from this_module import *`: without an __all__, a new public
+    # name would reach it and a dropped import would vanish from it.
+    star_imported: bool = False
+    subclassed: frozenset[str] = frozenset()  # module-level classes another given file subclasses
 
 
 @dataclass(frozen=True)
@@ -81,11 +86,21 @@ def bound_names(module: cst.Module) -> set[str]:
     return names | set(dir(builtins))  # `complex`, `round`: never shadow a builtin
 
 
-def _choose_name(class_name: str, taken: set[str]) -> str:
+def _declares_all(module: cst.Module) -> bool:
+    """A module-level `__all__ = ...` (or `+=`, annotated): star imports take only those names."""
+    all_target = m.Name("__all__")
+    statement = m.Assign(targets=[m.ZeroOrMore(), m.AssignTarget(all_target), m.ZeroOrMore()]) \
+        | m.AugAssign(target=all_target) | m.AnnAssign(target=all_target)
+    return any(m.matches(small, statement) for stmt in module.body
+               if isinstance(stmt, cst.SimpleStatementLine) for small in stmt.body)
+
+
+def _choose_name(class_name: str, taken: set[str], private: bool = False) -> str:
     """snake_case, else `<name>_fgi`, then a number. A name that differs from a taken one only
-    by underscores (`multispike` beside `multi_spike`) counts as taken: readers confuse them."""
+    by underscores (`multispike` beside `multi_spike`) counts as taken: readers confuse them.
+    Private (`_name`) when star-importers would otherwise receive it."""
     squashed = {t.replace("_", "") for t in taken}
-    base = snake_case(class_name)
+    base = "_" + snake_case(class_name).lstrip("_") if private else snake_case(class_name)
     candidates = [base, f"{base}_fgi"] + [f"{base}_fgi{n}" for n in range(2, 100)]
     for candidate in candidates:
         if candidate not in taken and candidate.replace("_", "") not in squashed:
@@ -168,10 +183,9 @@ class _Transformer(cst.CSTTransformer):
             f"{indent}apply = staticmethod({plan.function_name})\n"
         )
         assert isinstance(shim, cst.ClassDef)
-        # Class attributes (`slope = 5.0`, read as Cls.slope or set by users) and the docstring
-        # stay on the old name.
-        kept = [stmt for stmt in original_node.body.body if isinstance(stmt, cst.SimpleStatementLine)
-                and all(isinstance(small, (cst.Assign, cst.AnnAssign, cst.Expr)) for small in stmt.body)]
+        # Class attributes (`slope = 5.0`, read as Cls.slope or set by users), static and class
+        # methods and the docstring stay on the old name.
+        kept = kept_members(original_node)
         body = shim.body.with_changes(body=[*kept, *shim.body.body])  # type: ignore[union-attr]
         shim = shim.with_changes(leading_lines=original_node.leading_lines, decorators=original_node.decorators,
                                  body=body)
@@ -238,16 +252,6 @@ def _with_torch_import(module: cst.Module) -> cst.Module:
     return module.with_changes(body=[*module.body[:position], line, *module.body[position:]])
 
 
-def _autocast_decorator(ir: FunctionIR) -> str | None:
-    for method in (ir.forward_def, ir.backward_def):
-        for decorator in method.decorators if method is not None else ():
-            node = decorator.decorator.func if isinstance(decorator.decorator, cst.Call) else decorator.decorator
-            name = (dotted_name(node) or "").split(".")[-1]
-            if name in ("custom_fwd", "custom_bwd"):
-                return name
-    return None
-
-
 def rewrite_module(data: bytes, options: RewriteOptions = RewriteOptions(),
                    parsed: cst.Module | None = None) -> ModuleRewrite:
     """Raises cst.ParserSyntaxError / UnicodeDecodeError for input the caller reports.
@@ -262,37 +266,27 @@ def rewrite_module(data: bytes, options: RewriteOptions = RewriteOptions(),
     taken = bound_names(module)
     torch_alias = torch_name(index)
     plans: dict[int, _Plan] = {}
-    candidates: dict[int, ClassInfo] = {}
+    exports_everything = options.star_imported and not _declares_all(module)
+    verdicts = judge_all(classes, index, options.subclassed)
     for info in classes:
-        try:
-            ir = extract(info, index)
-            decision = decide(ir)
-        except Refusal as refusal:
-            result.outcomes.append(ClassOutcome(info.qualname, "refused", refusal.code, refusal.reason))
+        verdict = verdicts[id(info.node)]
+        if isinstance(verdict, Refusal):
+            result.outcomes.append(ClassOutcome(info.qualname, "refused", verdict.code, verdict.reason))
             continue
+        decision = verdict.decision
         suppressed = suppressed_codes(info)
         if suppressed is not None and (not suppressed or decision.code in suppressed):
             result.outcomes.append(ClassOutcome(info.qualname, "ignored", decision.code, "suppressed by comment"))
-            continue
-        autocast = _autocast_decorator(ir)
-        if autocast is not None:
-            result.outcomes.append(ClassOutcome(info.qualname, "held-back", decision.code,
-                                                f"uses @{autocast}: its autocast casting is not reproduced yet"))
             continue
         if decision.fix == "unsafe" and not options.unsafe_fixes:
             why = "; ".join(decision.notes) or "unsafe fix"
             result.outcomes.append(ClassOutcome(info.qualname, "held-back", decision.code,
                                                 f"unsafe fix, needs --unsafe-fixes: {why}"))
             continue
-        try:
-            name = _choose_name(info.name, taken)
-            writer = FunctionWriter(ir, info.name, name, module.default_indent, module.default_newline,
-                                    style=options.style, fast_path=options.fast_path,
-                                    allow_probe=options.unsafe_fixes, torch_name=torch_alias or "torch")
-            emitted = writer.write()
-        except Refusal as refusal:
-            result.outcomes.append(ClassOutcome(info.qualname, "held-back", decision.code, refusal.reason))
-            continue
+        name = _choose_name(info.name, taken, private=exports_everything)
+        emitted = write_function(verdict.ir, info, name, module, allow_probe=options.unsafe_fixes,
+                                 style=options.style, fast_path=options.fast_path,
+                                 torch_name=torch_alias or "torch")
         source = emitted.function if emitted.helper is None else emitted.helper + "\n\n" + emitted.function
         try:
             cst.parse_module(source, config=module.config_for_parsing)
@@ -301,20 +295,14 @@ def rewrite_module(data: bytes, options: RewriteOptions = RewriteOptions(),
                                                 f"internal error: generated code does not parse ({error.message})"))
             continue
         plans[id(info.node)] = _Plan(info, name, source, module_level=info.enclosing_class is not None)
-        candidates[id(info.node)] = info
-    # A converted class stops being a Function: its local subclasses must be converted too.
-    for info in classes:
-        for base in info.local_bases:
-            if id(base) in plans and id(info.node) not in plans:
-                plan = plans.pop(id(base))
-                result.outcomes.append(ClassOutcome(plan.info.qualname, "held-back", "FGI111",
-                                                    f"subclassed by {info.qualname}, which is not rewritten"))
     for plan in plans.values():
         result.outcomes.append(ClassOutcome(plan.info.qualname, "rewritten", "", f"now {plan.function_name}()",
                                             plan.function_name))
     if not plans:
         return result
-    new = drop_unused_imports(module, module.visit(_Transformer(plans, module.config_for_parsing)))
+    new = module.visit(_Transformer(plans, module.config_for_parsing))
+    if not exports_everything:  # a star-importer may use any import this module has
+        new = drop_unused_imports(module, new)
     if torch_alias is None:
         new = _with_torch_import(new)
     result.source = new.bytes

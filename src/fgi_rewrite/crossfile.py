@@ -10,6 +10,7 @@ this pass makes them call the function directly and imports it where needed.
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -210,7 +211,9 @@ def project_context(files: list[Path]) -> dict[Path, FileContext]:
         if b"import" not in data:
             continue
         try:
-            tree = ast.parse(data)
+            with warnings.catch_warnings():  # invalid escapes are the file's business, not ours
+                warnings.simplefilter("ignore")
+                tree = ast.parse(data)
         except (SyntaxError, ValueError, RecursionError):
             continue  # reported when the file itself is handled
         importer = module_name(file)

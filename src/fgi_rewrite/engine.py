@@ -6,6 +6,7 @@ Nothing here imports or executes the code it reads.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -196,7 +197,10 @@ def _name_positions(
     """
     import ast
 
-    stack: list[ast.AST] = [ast.parse(data)]
+    with warnings.catch_warnings():  # invalid escapes in the user's strings are not our message
+        warnings.simplefilter("ignore")
+        tree = ast.parse(data)
+    stack: list[ast.AST] = [tree]
     all_ast: list[ast.ClassDef] = []
     while stack:
         node = stack.pop()

@@ -1,0 +1,27 @@
+# fgi-case: class 9 - surrogate.py's `import math` and `once_differentiable` may look unused after the rewrite; encoder.py uses both through `from surrogate import *`
+# fgi-expect: surrogate.py::ATan=safe|refused
+# fgi-expect: encoder.py::LatencyCode=refused
+import torch
+from surrogate import *  # noqa: F403
+
+
+class LatencyCode(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return torch.log(x.clamp(min=1e-3)) * (1.0 / math.log(2.0))  # noqa: F405
+
+    @staticmethod
+    @once_differentiable  # noqa: F405
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return grad_output.sum() * torch.ones_like(x) / x.clamp(min=1e-3) / math.log(2.0)  # noqa: F405
+
+
+def encode(x):
+    return LatencyCode.apply(x) + ATan.apply(x - 0.5)  # noqa: F405
+
+
+def fgi_inputs(torch):
+    x = torch.cat([torch.rand(13), torch.tensor([0.5, 1e-4, 1.0])])
+    return [("encode", [x])]

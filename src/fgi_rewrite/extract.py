@@ -6,7 +6,7 @@ import libcst as cst
 
 from .discovery import FUNCTION_BASES, ClassInfo, ModuleIndex, code_of, dotted_name
 from .forward_reader import read_forward
-from .syntax import free_names, local_names, passes_name
+from .syntax import scope_of
 from .gradient import BackwardReader, merge_all
 from .ir import Const, FunctionIR, InputGradient, Refusal, TupleValue, Value
 
@@ -70,6 +70,7 @@ class _ForwardFacts(cst.CSTVisitor):
         self.mark_dirty: cst.CSTNode | None = None
         self.non_differentiable: list[cst.BaseExpression] = []
         self.saved: list[cst.BaseExpression] = []
+        self.save_calls = 0
         self.ctx_attributes: dict[str, cst.BaseExpression] = {}
         self.helper_calls: list[str] = []
         self._depth = 0
@@ -113,6 +114,7 @@ class _ForwardFacts(cst.CSTVisitor):
                 self.non_differentiable.extend(a.value for a in node.args)
             elif method in ("save_for_backward", "save_for_forward"):
                 self.saved.extend(a.value for a in node.args)
+                self.save_calls += 1
 
     def visit_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:
@@ -187,6 +189,7 @@ def extract(info: ClassInfo, index: ModuleIndex) -> FunctionIR:
         setup_facts = _ForwardFacts(ctx_name)
         setup.visit(setup_facts)
         facts.saved.extend(setup_facts.saved)
+        facts.save_calls += setup_facts.save_calls
         facts.ctx_attributes.update(setup_facts.ctx_attributes)
         facts.mark_dirty = facts.mark_dirty or setup_facts.mark_dirty
         facts.non_differentiable.extend(setup_facts.non_differentiable)
@@ -204,8 +207,13 @@ def extract(info: ClassInfo, index: ModuleIndex) -> FunctionIR:
     value = _forward_returns_value(facts, forward)
     outputs = len(value.elements) if isinstance(value, (cst.Tuple,)) else 1
     if outputs == 1 and facts.non_differentiable:
-        raise Refusal("FGI113", "forward marks its output non-differentiable: no gradient flows through it",
-                      facts.non_differentiable[0])
+        marked = facts.non_differentiable[0]
+        if any(m.deep_equals(value) for m in facts.non_differentiable):
+            raise Refusal("FGI113", "forward marks its output non-differentiable: no gradient flows through it", marked)
+        # A mark whose relation to the output the analysis cannot see: the output may or may
+        # not require grad afterwards, which FGI must reproduce.
+        raise Refusal("FGI116", f"forward marks {code_of(marked)[:40]} non-differentiable, not matched to its output",
+                      marked)
 
     backward_params = _params(backward)
     if not backward_params:
@@ -221,12 +229,11 @@ def extract(info: ClassInfo, index: ModuleIndex) -> FunctionIR:
             raise Refusal("FGI101", f"{count} differentiable outputs", backward)
         raise Refusal("FGI101", f"{max(outputs, len(grad_names))} outputs, one differentiable: not supported yet", backward)
 
-    _check_scopes(forward, setup, backward, backward_ctx, grad_names)
     local_classes = tuple(c for c in (info.node, backward_owner) if c is not None)
     saved = tuple(_resolve_alias(e, forward) for e in facts.saved)
     attributes = {k: _resolve_alias(v, forward) for k, v in facts.ctx_attributes.items()}
     reader = BackwardReader(index, set(grad_names), backward_ctx, info.node, local_classes=local_classes,
-                            saved=saved, ctx_attributes=attributes)
+                            saved=saved, ctx_attributes=attributes, saved_known=facts.save_calls == 1)
     returns = reader.run(backward.body)
     result = merge_all(returns)
     gradients = list(result.items) if isinstance(result, TupleValue) else [result]
@@ -280,6 +287,7 @@ def extract(info: ClassInfo, index: ModuleIndex) -> FunctionIR:
         assert first is not None and first.reduced is not None
         raise Refusal("FGI103", f"backward is not elementwise: {code_of(first.reduced)[:80]}", first.reduced)
 
+    _check_scopes(forward, setup, backward, backward_ctx, grad_names)
     read = read_forward(forward, names, frozenset(i.name for i in differentiable), index,
                         ctx_name if style == "ctx" else None)
     if read.is_bool:
@@ -339,14 +347,15 @@ def _check_scopes(forward: cst.FunctionDef, setup: cst.FunctionDef | None, backw
                   ctx: str, grad_names: list[str]) -> None:
     """forward and backward become one function: each name must keep the meaning it had in
     its own scope (FGI115)."""
-    if passes_name(backward.body, ctx):
+    back = scope_of(backward)
+    if ctx in back.passed:
         raise Refusal("FGI116", f"backward hands {ctx} itself to a helper, which FGI has no object for", backward)
-    forward_locals = local_names(forward) | (local_names(setup) if setup is not None else set())
-    forward_free = free_names(forward) | (free_names(setup) if setup is not None else set())
-    backward_locals = local_names(backward) - {ctx, *grad_names}
-    captured = sorted(free_names(backward) & forward_locals)
+    fronts = [scope_of(f) for f in (forward, setup) if f is not None]
+    forward_locals = frozenset().union(*(f.local for f in fronts))
+    forward_free = frozenset().union(*(f.free for f in fronts))
+    captured = sorted(back.free & forward_locals)
     if captured:
         raise Refusal("FGI115", f"backward reads the global {captured[0]}, which forward binds as a local", backward)
-    shadowed = sorted(backward_locals & forward_free)
+    shadowed = sorted((back.local - {ctx, *grad_names}) & forward_free)
     if shadowed:
         raise Refusal("FGI115", f"backward binds {shadowed[0]}, which forward reads from outside", backward)

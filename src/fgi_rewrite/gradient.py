@@ -98,10 +98,14 @@ class BackwardReader:
         depth: int = 0,
         local_classes: tuple[cst.ClassDef, ...] = (),
         saved: tuple[cst.BaseExpression, ...] = (),
+        saved_known: bool = False,
         ctx_attributes: dict[str, cst.BaseExpression] | None = None,
     ) -> None:
         self.index = index
         self.saved = saved
+        # One save_for_backward call: ctx.saved_tensors has exactly these items (several calls
+        # on different paths, or none seen, leave its length unknown).
+        self.saved_known = saved_known
         self.ctx_attributes = ctx_attributes or {}
         self.ctx_name = ctx_name
         self.owner = owner
@@ -267,7 +271,8 @@ class BackwardReader:
             return
         if isinstance(target, (cst.Tuple, cst.List)):
             elements = [e.value for e in target.elements]
-            if isinstance(value, TupleValue) and len(value.items) == len(elements):
+            if isinstance(value, TupleValue) and len(value.items) == len(elements) \
+                    and not (value.saved and value.open_ended):
                 for element, item in zip(elements, value.items):
                     self._assign(element, item, stmt)
                 return
@@ -487,7 +492,7 @@ class BackwardReader:
     def _attribute(self, node: cst.Attribute) -> Value:
         if (isinstance(node.value, cst.Name) and node.value.value == self.ctx_name
                 and node.attr.value in ("saved_tensors", "saved_variables")):
-            return TupleValue(tuple(Const(e) for e in self.saved), saved=True)
+            return TupleValue(tuple(Const(e) for e in self.saved), open_ended=not self.saved_known, saved=True)
         base = self.expr(node.value)
         if isinstance(base, Linear):
             attr = node.attr.value
@@ -587,6 +592,7 @@ class BackwardReader:
         if helper is not None:
             return self._inline(helper, node, args)
         if any(isinstance(a, TupleValue) and a.saved for a in args) and qualified and qualified.startswith("torch.") \
+                and not qualified.startswith("torch.ops.") \
                 and short not in _TAKES_SEQUENCES:
             raise Refusal("FGI108", f"backward cannot run as written: passes a tuple to {name}()", node)
         if not lin_args:

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import libcst as cst
-import libcst.matchers as m
 
 from .discovery import ClassInfo, ModuleIndex, find_function_classes
 from .emit import snake_case
@@ -88,11 +87,13 @@ def bound_names(module: cst.Module) -> set[str]:
 
 def _declares_all(module: cst.Module) -> bool:
     """A module-level `__all__ = ...` (or `+=`, annotated): star imports take only those names."""
-    all_target = m.Name("__all__")
-    statement = m.Assign(targets=[m.ZeroOrMore(), m.AssignTarget(all_target), m.ZeroOrMore()]) \
-        | m.AugAssign(target=all_target) | m.AnnAssign(target=all_target)
-    return any(m.matches(small, statement) for stmt in module.body
-               if isinstance(stmt, cst.SimpleStatementLine) for small in stmt.body)
+    for stmt in module.body:
+        for small in stmt.body if isinstance(stmt, cst.SimpleStatementLine) else ():
+            targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else \
+                [small.target] if isinstance(small, (cst.AugAssign, cst.AnnAssign)) else []
+            if any(isinstance(t, cst.Name) and t.value == "__all__" for t in targets):
+                return True
+    return False
 
 
 def _choose_name(class_name: str, taken: set[str], private: bool = False) -> str:

@@ -465,8 +465,6 @@ def _one_thread():
 # Cases the tool still gets wrong, each with why. strict: a case that starts passing fails the
 # run until it leaves this list.
 KNOWN_OPEN = {
-    "base_subclassed_in_other_file": "the base is now held back (FGI114), but scan does not report a class whose "
-                                     "Function base is imported from another file",
     "zeros_plus_linear_signed_zero": "the probe (unsafe) rounds the factor to float32 where backward rounds the "
                                      "product: more than 16 float64 ulps",
 }

@@ -154,14 +154,12 @@ def rewrite(paths: tuple[str, ...], show_diff: bool, check: bool, out_dir: str |
     from .progress import tracked
     from .rewrite_files import rewrite_file
 
-    from dataclasses import replace as with_option
+    from dataclasses import replace as with_context
 
-    from .crossfile import project_context
+    from .project import project_context
 
     context = project_context(found.files)
-    items = [(file, display_path(file), with_option(options, star_imported=context[file.resolve()].star_imported,
-                                                    subclassed=context[file.resolve()].subclassed))
-             for file in found.files]
+    items = [(file, display_path(file), with_context(options, context=context[file.resolve()])) for file in found.files]
     results = tracked(ordered_map(rewrite_file, items, jobs), len(items), "rewriting")
     for (file, shown, _), done in zip(items, results):
         run.record(file, shown, done)

@@ -9,36 +9,20 @@ this pass makes them call the function directly and imports it where needed.
 
 from __future__ import annotations
 
-import functools
 import re
-import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import libcst as cst
 
 from .discovery import ImportTable, dotted_name
-from .rewrite import bound_names
+from .project import absolute_module, module_name_of
+from .syntax import bound_names
 
 
 def module_name(path: Path) -> str:
     """Dotted module name: the file's stem under every enclosing package directory."""
-    path = path.resolve()
-    parts = [] if path.name == "__init__.py" else [path.stem]
-    folder = path.parent
-    while (folder / "__init__.py").exists():
-        parts.insert(0, folder.name)
-        folder = folder.parent
-    return ".".join(parts)
-
-
-def _absolute(module: str, level: int, target: str, is_package: bool) -> str:
-    if level == 0:
-        return target
-    base = module.split(".") if is_package else module.split(".")[:-1]
-    base = base[: len(base) - (level - 1)] if level > 1 else base
-    return ".".join([*base, target] if target else base)
+    return module_name_of(path.resolve())
 
 
 @dataclass
@@ -55,7 +39,7 @@ def _facts(module: cst.Module, name: str, is_package: bool) -> _ModuleFacts:
         for small in stmt.body:
             if isinstance(small, cst.ImportFrom) and isinstance(small.names, cst.ImportStar):
                 target = dotted_name(small.module) if small.module is not None else ""
-                facts.stars.append(_absolute(name, len(small.relative), target or "", is_package))
+                facts.stars.append(absolute_module(name, len(small.relative), target or "", is_package))
             if isinstance(small, (cst.Assign, cst.AugAssign, cst.AnnAssign)):
                 targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
                 facts.has_all |= any(isinstance(t, cst.Name) and t.value == "__all__" for t in targets)
@@ -98,7 +82,7 @@ class _CallSites(cst.CSTTransformer):
         if isinstance(node.names, cst.ImportStar):
             return
         target = dotted_name(node.module) if node.module is not None else ""
-        source = _absolute(self.module, len(node.relative), target or "", self.is_package)
+        source = absolute_module(self.module, len(node.relative), target or "", self.is_package)
         for alias in node.names:
             if not isinstance(alias.name, cst.Name):
                 continue
@@ -187,123 +171,3 @@ def patch_call_sites(sources: dict[Path, bytes], converted: dict[Path, dict[str,
         if transformer.changed:
             changed[path] = new.bytes
     return changed
-
-
-# Class statements with their bases: "class" as a literal prefix keeps the search fast (an
-# anchored multi-line pattern is seven times slower on torch's tree). A Function class is one
-# whose bases spell the word Function (torch.autograd.Function, autograd.Function, Function).
-_CLASS_STATEMENT = re.compile(rb"class[ \t]+(\w+)[ \t]*\(([^)]*)")
-_WORD = re.compile(rb"\w+")
-_STAR = re.compile(rb"import[ \t]*\(?[ \t]*\*")
-_STAR_FROM = re.compile(rb"^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]*\(?[ \t]*\*", re.MULTILINE)
-
-
-@dataclass(frozen=True)
-class FileContext:
-    """What other given files do with this one, which its own rewrite must respect."""
-
-    star_imported: bool = False  # some file does `from this import *`
-    subclassed: frozenset[str] = frozenset()  # its classes that another file subclasses
-
-
-def project_context(files: list[Path]) -> dict[Path, FileContext]:
-    """Star imports and subclasses across the given files, keyed by resolved path. Read with
-    regular expressions, and `ast` for the few files whose class statements name a Function
-    class of another file (nothing imported; this runs before every scan, so it stays cheap)."""
-    resolved = {f: f.resolve() for f in files}
-    by_module = {_module_name_cached(path): path for path in resolved.values()}
-    star: set[Path] = set()
-    subclassed: dict[Path, set[str]] = {}
-    contents: dict[Path, bytes] = {}
-    for file in files:
-        try:
-            contents[file] = file.read_bytes()
-        except OSError:
-            continue  # reported when the file itself is handled
-    statements = {file: _CLASS_STATEMENT.findall(data) for file, data in contents.items()}
-    classes = {name for found in statements.values() for name, bases in found if b"Function" in _WORD.findall(bases)}
-    for file, data in contents.items():
-        importer = _module_name_cached(resolved[file])
-        is_package = file.name == "__init__.py"
-        if _STAR.search(data):
-            for dots, target in _STAR_FROM.findall(data):
-                source = _absolute(importer, len(dots), target.decode("ascii", "replace"), is_package)
-                if source in by_module:
-                    star.add(by_module[source])
-        if classes and any(not classes.isdisjoint(_WORD.findall(bases)) for _, bases in statements[file]):
-            for module, name in _subclassed_imports(data, importer, is_package):
-                if module in by_module and by_module[module] != resolved[file]:
-                    subclassed.setdefault(by_module[module], set()).add(name)
-    return {path: FileContext(path in star, frozenset(subclassed.get(path, ()))) for path in resolved.values()}
-
-
-def _subclassed_imports(data: bytes, importer: str, is_package: bool) -> Iterator[tuple[str, str]]:
-    """(module, class) for each base of a class statement that names an imported class."""
-    import ast
-
-    try:
-        with warnings.catch_warnings():  # invalid escapes are the file's business, not ours
-            warnings.simplefilter("ignore")
-            tree = ast.parse(data)
-    except (SyntaxError, ValueError, RecursionError):
-        return  # reported when the file itself is handled
-    imported: dict[str, tuple[str, str | None]] = {}  # local name -> (module, name or None)
-    statements = list(_statements(tree))
-    for node in statements:
-        if isinstance(node, ast.ImportFrom):
-            source = _absolute(importer, node.level, node.module or "", is_package)
-            for alias in node.names:
-                imported[alias.asname or alias.name] = (source, alias.name)
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                head = alias.name.split(".")[0]
-                imported[alias.asname or head] = (alias.name if alias.asname else head, None)
-    for node in statements:
-        if isinstance(node, ast.ClassDef):
-            for base in node.bases:
-                target = _imported_class(base, imported)
-                if target is not None:
-                    yield target
-
-
-@functools.lru_cache(maxsize=None)
-def _is_package(folder: Path) -> bool:
-    return (folder / "__init__.py").exists()
-
-
-def _module_name_cached(path: Path) -> str:
-    """module_name for a resolved path, with one filesystem check per folder."""
-    parts = [] if path.name == "__init__.py" else [path.stem]
-    folder = path.parent
-    while _is_package(folder):
-        parts.insert(0, folder.name)
-        folder = folder.parent
-    return ".".join(parts)
-
-
-def _statements(tree: object) -> Iterator[object]:
-    """Every statement, nested ones included, without entering expressions (imports and
-    class statements are statements; walking every expression node costs several times more)."""
-    import ast
-
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        yield node
-        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
-            children = getattr(node, field, None)
-            if isinstance(children, list):
-                stack.extend(c for c in children if isinstance(c, (ast.stmt, ast.excepthandler, ast.match_case)))
-
-
-def _imported_class(base: object, imported: dict[str, tuple[str, str | None]]) -> tuple[str, str] | None:
-    """(module, class name) of a base spelled `Name` or `module.Name` through an import."""
-    import ast
-
-    if isinstance(base, ast.Name) and base.id in imported:
-        module, name = imported[base.id]
-        return (module, name) if name is not None else None
-    if isinstance(base, ast.Attribute) and isinstance(base.value, ast.Name) and base.value.id in imported:
-        module, name = imported[base.value.id]
-        return (module if name is None else f"{module}.{name}", base.attr)
-    return None

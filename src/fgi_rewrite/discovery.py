@@ -89,6 +89,8 @@ class ClassInfo:
     # Bases that are neither torch's Function nor local classes (imported from elsewhere).
     foreign_bases: list[str] = field(default_factory=list)
     enclosing_class: cst.ClassDef | None = None
+    # Function classes of other given files it derives from: converted only together.
+    cross_file_bases: list[str] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -166,7 +168,9 @@ class ModuleIndex:
     classes_in_order: list[cst.ClassDef]  # every class, in source order
 
 
-def find_function_classes(module: cst.Module) -> tuple[list[ClassInfo], ModuleIndex]:
+def find_function_classes(module: cst.Module, foreign_function_bases: frozenset[str] = frozenset()
+                          ) -> tuple[list[ClassInfo], ModuleIndex]:
+    """foreign_function_bases: base spellings that name Function classes of other given files."""
     facts = _ModuleFacts()
     for stmt in module.body:
         if isinstance(stmt, cst.FunctionDef):
@@ -200,7 +204,7 @@ def find_function_classes(module: cst.Module) -> tuple[list[ClassInfo], ModuleIn
             full = qualify(arg.value)
             if full is None:
                 continue
-            if full in FUNCTION_BASES:
+            if full in FUNCTION_BASES or dotted_name(arg.value) in foreign_function_bases:
                 result = True
                 break
             local = by_name.get(dotted_name(arg.value) or "", [])
@@ -222,6 +226,8 @@ def find_function_classes(module: cst.Module) -> tuple[list[ClassInfo], ModuleIn
             local = [c for c in by_name.get(dotted_name(arg.value) or "", []) if c is not node]
             if local:
                 info.local_bases.append(local[-1])
+            elif dotted_name(arg.value) in foreign_function_bases:
+                info.cross_file_bases.append(full)
             else:
                 info.foreign_bases.append(full)
         found.append(info)

@@ -18,6 +18,7 @@ from .codes import CODES
 from .discovery import ClassInfo, ModuleIndex, find_function_classes
 from .ir import Refusal
 from .model import FileError, FunctionReport, ScanResult
+from .project import FileContext
 from .verdict import Verdict, judge_all
 
 # A Function subclass has to spell its base in a class statement, through an import alias
@@ -136,9 +137,9 @@ def could_define_function(data: bytes) -> bool:
     return _PREFILTER.search(data) is not None
 
 
-def scan_source(data: bytes, path: str, subclassed: frozenset[str] = frozenset()
+def scan_source(data: bytes, path: str, context: FileContext = FileContext()
                 ) -> tuple[list[FunctionReport], list[FileError]]:
-    if not could_define_function(data):
+    if not could_define_function(data) and not context.function_bases:
         return [], []
     try:
         module = cst.parse_module(data)
@@ -146,18 +147,18 @@ def scan_source(data: bytes, path: str, subclassed: frozenset[str] = frozenset()
         return [], [source_error(data, path, error)]
     except (UnicodeDecodeError, LookupError, SyntaxError) as error:
         return [], [source_error(data, path, error)]
-    return scan_module(module, data, path, subclassed)
+    return scan_module(module, data, path, context)
 
 
-def scan_module(module: cst.Module, data: bytes, path: str, subclassed: frozenset[str] = frozenset()
+def scan_module(module: cst.Module, data: bytes, path: str, context: FileContext = FileContext()
                 ) -> tuple[list[FunctionReport], list[FileError]]:
     """The analysis of an already parsed file (its bytes give the class positions)."""
-    classes, index = find_function_classes(module)
+    classes, index = find_function_classes(module, context.function_bases)
     if not classes:
         return [], []
     positions = _name_positions(data, module, index.classes_in_order, [info.node for info in classes])
     reports, errors = [], []
-    verdicts = _verdicts(classes, index, subclassed)
+    verdicts = _verdicts(classes, index, context.subclassed)
     for info in classes:
         line, column = positions[id(info.node)]
         try:
@@ -224,17 +225,17 @@ def _name_positions(
     return result
 
 
-def scan_file(item: tuple[Path, str] | tuple[Path, str, frozenset[str]]) -> tuple[list[FunctionReport], list[FileError]]:
+def scan_file(item: tuple[Path, str] | tuple[Path, str, FileContext]) -> tuple[list[FunctionReport], list[FileError]]:
     """One file: read, prefilter, parse, analyse. Never raises for a bad file. The third item
-    names the file's classes that other given files subclass."""
+    says what the other given files do with this one."""
     file, shown = item[0], item[1]
-    subclassed = item[2] if len(item) > 2 else frozenset()  # type: ignore[misc]
+    context = item[2] if len(item) > 2 else FileContext()  # type: ignore[misc]
     try:
         data = file.read_bytes()
     except OSError as error:
         return [], [FileError(shown, None, None, "FGI901", f"cannot read: {error.strerror or error}")]
     try:
-        return scan_source(data, shown, subclassed)
+        return scan_source(data, shown, context)
     except RecursionError:
         return [], [FileError(shown, None, None, "FGI902", "nesting too deep to parse")]
 
@@ -245,11 +246,11 @@ def scan_paths(files: Iterable[Path], display: Callable[[Path], str], selection:
     from .progress import tracked
 
     result = ScanResult()
-    from .crossfile import project_context
+    from .project import project_context
 
     files = list(files)
     context = project_context(files)
-    items = [(file, display(file), context[file.resolve()].subclassed) for file in files]
+    items = [(file, display(file), context[file.resolve()]) for file in files]
     result.files = len(items)
     for reports, errors in tracked(ordered_map(scan_file, items, jobs), len(items), "scanning"):
         result.errors.extend(errors)

@@ -11,7 +11,6 @@ shim. Nothing is imported or executed.
 
 from __future__ import annotations
 
-import builtins
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -22,7 +21,9 @@ from .emit import snake_case
 from .engine import could_define_function, suppressed_codes
 from .imports_cleanup import drop_unused_imports
 from .ir import Refusal
+from .project import FileContext
 from .shim import kept_members
+from .syntax import bound_names
 from .verdict import judge_all, write_function
 
 SHIM_MARKER = "# fgi-rewrite: compatibility shim"
@@ -38,10 +39,8 @@ class RewriteOptions:
     # at least as fast as the custom Function in eager, jit.script and compile; README lists
     # what it costs.
     fast_path: bool = True
-    # Another file given does `from this_module import *`: without an __all__, a new public
-    # name would reach it and a dropped import would vanish from it.
-    star_imported: bool = False
-    subclassed: frozenset[str] = frozenset()  # module-level classes another given file subclasses
+    # What the other files given do with this one (star imports, subclasses, foreign bases).
+    context: FileContext = FileContext()
 
 
 @dataclass(frozen=True)
@@ -61,28 +60,6 @@ class ModuleRewrite:
     @property
     def changed(self) -> bool:
         return any(o.outcome == "rewritten" for o in self.outcomes)
-
-
-def bound_names(module: cst.Module) -> set[str]:
-    """Every name bound anywhere in the module: a new function must not shadow any of them."""
-    names: set[str] = set()
-
-    class Binder(cst.CSTVisitor):
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-            names.add(node.name.value)
-
-        def visit_ClassDef(self, node: cst.ClassDef) -> None:
-            names.add(node.name.value)
-
-        def visit_Name(self, node: cst.Name) -> None:
-            names.add(node.value)  # conservative: any identifier in use
-
-        def visit_Attribute(self, node: cst.Attribute) -> bool:
-            node.value.visit(self)  # `self.spike_fn` does not bind spike_fn
-            return False
-
-    module.visit(Binder())
-    return names | set(dir(builtins))  # `complex`, `round`: never shadow a builtin
 
 
 def _declares_all(module: cst.Module) -> bool:
@@ -257,18 +234,20 @@ def rewrite_module(data: bytes, options: RewriteOptions = RewriteOptions(),
                    parsed: cst.Module | None = None) -> ModuleRewrite:
     """Raises cst.ParserSyntaxError / UnicodeDecodeError for input the caller reports.
     `parsed` is the module already parsed from `data`, when the caller has it."""
-    if not could_define_function(data):
+    if not could_define_function(data) and not options.context.function_bases:
         return ModuleRewrite(source=data)  # nothing to convert: not even parsed
     module = parsed if parsed is not None else cst.parse_module(data)
-    classes, index = find_function_classes(module)
+    classes, index = find_function_classes(module, options.context.function_bases)
     result = ModuleRewrite(source=data)
     if not classes:
         return result
     taken = bound_names(module)
     torch_alias = torch_name(index)
     plans: dict[int, _Plan] = {}
-    exports_everything = options.star_imported and not _declares_all(module)
-    verdicts = judge_all(classes, index, options.subclassed)
+    # A star-importer of a module without __all__ receives every public name: no new public
+    # name may reach it, and no import it may use may go.
+    exports_everything = options.context.star_imported and not _declares_all(module)
+    verdicts = judge_all(classes, index, options.context.subclassed)
     for info in classes:
         verdict = verdicts[id(info.node)]
         if isinstance(verdict, Refusal):

@@ -51,6 +51,9 @@ def contract_refusal(info: ClassInfo, index: ModuleIndex) -> Refusal | None:
                 isinstance(d.decorator, cst.Name) and d.decorator.value in ("staticmethod", "classmethod")
                 for d in stmt.decorators):
             return Refusal("FGI114", f"instance method {stmt.name.value}() needs a Function instance", stmt)
+    if info.cross_file_bases:
+        return Refusal("FGI114", f"derives from {info.cross_file_bases[0]}, a Function class in another file: "
+                       "the two are not converted apart", node)
     if info.foreign_bases:
         return Refusal("FGI114", f"inherits from {info.foreign_bases[0]}, outside the files given", node)
     return None

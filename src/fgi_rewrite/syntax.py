@@ -6,6 +6,7 @@ Every decision is taken on nodes, never on source text: a comment or a string th
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -207,3 +208,25 @@ def scope_of(fn: cst.FunctionDef) -> Scope:
     names = _names(fn.body)
     local |= names.binds
     return Scope(frozenset(local), frozenset(names.reads - local), frozenset(names.passed))
+
+
+def bound_names(module: cst.Module) -> set[str]:
+    """Every name bound anywhere in the module: a new function must not shadow any of them."""
+    names: set[str] = set()
+
+    class Binder(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+            names.add(node.name.value)
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> None:
+            names.add(node.name.value)
+
+        def visit_Name(self, node: cst.Name) -> None:
+            names.add(node.value)  # conservative: any identifier in use
+
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            node.value.visit(self)  # `self.spike_fn` does not bind spike_fn
+            return False
+
+    module.visit(Binder())
+    return names | set(dir(builtins))  # `complex`, `round`: never shadow a builtin

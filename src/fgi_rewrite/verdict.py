@@ -59,11 +59,11 @@ def write_function(ir: FunctionIR, info: ClassInfo, name: str, module: cst.Modul
 
 def judge(info: ClassInfo, index: ModuleIndex) -> Verdict:
     """Raises Refusal with a stable code for a class that must stay as it is."""
-    ir = extract(info, index)
-    decision = decide(ir)
     contract = contract_refusal(info, index)
     if contract is not None:
         raise contract
+    ir = extract(info, index)
+    decision = decide(ir)
     autocast = _autocast_decorator(ir)
     if autocast is not None:
         raise Refusal(_EMITTER_LIMIT, f"uses @{autocast}: its autocast casting is not reproduced yet", info.node)
@@ -84,7 +84,7 @@ def judge_all(classes: list[ClassInfo], index: ModuleIndex,
             verdicts[id(info.node)] = refusal
             continue
         if info.name in subclassed_elsewhere and "." not in info.qualname:
-            verdicts[id(info.node)] = Refusal("FGI114", "subclassed in another file given, which needs a Function",
+            verdicts[id(info.node)] = Refusal("FGI114", "subclassed by a class in another file given, which stays a Function",
                                               info.node)
     changed = True
     while changed:

@@ -9,17 +9,7 @@ from .forward_reader import read_forward
 from .syntax import scope_of
 from .gradient import BackwardReader, merge_all
 from .ir import Const, FunctionIR, InputGradient, Refusal, TupleValue, Value
-
-_STEP_NAMES = frozenset(
-    {
-        "gt", "ge", "lt", "le", "eq", "ne", "greater", "greater_equal", "less", "less_equal",
-        "heaviside", "sign", "sgn", "round", "floor", "ceil", "trunc", "frac", "bernoulli",
-        "argmax", "argmin", "signbit", "step",
-    }
-)
-# Piecewise-linear ops autograd differentiates itself; with a mask gradient they are smooth ops.
-_PIECEWISE_NAMES = frozenset({"clamp", "clip", "relu", "hardtanh", "relu6", "clamp_min", "clamp_max", "abs"})
-_STOCHASTIC_NAMES = frozenset({"bernoulli", "rand", "rand_like", "randn_like", "randn", "multinomial", "poisson"})
+from .operations import PIECEWISE_LINEAR, STEP_FUNCTIONS, STOCHASTIC
 
 
 def find_method(
@@ -95,14 +85,14 @@ class _ForwardFacts(cst.CSTVisitor):
         name = dotted_name(node.func) or ""
         short = node.func.attr.value if isinstance(node.func, cst.Attribute) else name
         short = short.split(".")[-1]
-        if short in _STEP_NAMES or "heaviside" in short.lower() or "spike" in short.lower():
+        if short in STEP_FUNCTIONS or "heaviside" in short.lower() or "spike" in short.lower():
             self.step = True
         if short in ("min", "max") and (len(node.args) == 2 and isinstance(node.args[1].value, cst.Integer)
                                         or any(a.keyword is not None and a.keyword.value == "dim" for a in node.args)):
             self.step = True  # a selection along a dimension (quantisers pick the nearest level)
-        if short in _PIECEWISE_NAMES:
+        if short in PIECEWISE_LINEAR:
             self.piecewise = True
-        if short in _STOCHASTIC_NAMES:
+        if short in STOCHASTIC:
             self.stochastic = True
         if isinstance(node.func, cst.Name):
             self.helper_calls.append(node.func.value)
@@ -340,7 +330,6 @@ def _mentions(fn: cst.FunctionDef, name: str) -> bool:
     finder = _NameUse(name)
     fn.body.visit(finder)
     return finder.found
-
 
 
 def _check_scopes(forward: cst.FunctionDef, setup: cst.FunctionDef | None, backward: cst.FunctionDef,

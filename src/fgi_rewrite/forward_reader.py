@@ -21,62 +21,11 @@ import libcst as cst
 
 from .discovery import ModuleIndex, code_of, dotted_name
 from .ir import Refusal
+from .operations import (
+    BOOL_RESULTS, CASTS_TO_ANOTHER, ELEMENTWISE, FACTORIES, FIXED_DTYPE_CASTS, LAYOUT,
+    METADATA_ATTRIBUTES, METADATA_METHODS, NEW_TENSORS, SHAPE_ATTRIBUTES, SHAPE_CHANGING, TORCH_ROOTS,
+)
 
-# Calls and methods whose result is an elementwise function of their tensor arguments, with
-# the broadcast shape of those arguments.
-_ELEMENTWISE = frozenset(
-    {
-        "abs", "absolute", "neg", "negative", "add", "sub", "subtract", "mul", "multiply", "div",
-        "divide", "true_divide", "floor_divide", "remainder", "fmod", "pow", "float_power", "sqrt",
-        "rsqrt", "square", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sin", "cos",
-        "tan", "tanh", "sinh", "cosh", "atan", "arctan", "asin", "acos", "atan2", "arctan2",
-        "sigmoid", "logit", "erf", "erfc", "reciprocal", "sign", "sgn", "signbit", "heaviside",
-        "round", "floor", "ceil", "trunc", "frac", "fix", "clamp", "clip", "clamp_min", "clamp_max",
-        "relu", "relu6", "hardtanh", "hardsigmoid", "softsign", "softplus", "leaky_relu", "elu",
-        "gelu", "silu", "threshold", "maximum", "minimum", "fmax", "fmin", "where", "lerp",
-        "gt", "ge", "lt", "le", "eq", "ne", "greater", "greater_equal", "less", "less_equal",
-        "not_equal", "logical_and", "logical_or", "logical_not", "logical_xor", "bitwise_and",
-        "bitwise_or", "bitwise_not", "isfinite", "isnan", "isinf", "nan_to_num", "masked_fill",
-        "bernoulli", "zeros_like", "ones_like", "full_like", "empty_like", "rand_like",
-        "randn_like", "clone", "detach", "contiguous", "copysign", "hypot", "xlogy", "addcmul",
-        "addcdiv", "mul_", "div_", "add_", "sub_", "neg_", "abs_", "clamp_", "clamp_min_",
-        "clamp_max_", "masked_fill_", "sign_", "round_", "floor_", "ceil_", "fill_", "zero_",
-        "sigmoid_", "tanh_", "exp_", "pow_", "relu_", "bernoulli_", "copy_",
-    }
-)
-# Casts: elementwise, with a fixed dtype (or another tensor's).
-_CASTS = frozenset({"float", "double", "half", "bfloat16", "int", "long", "short", "bool", "byte", "char"})
-_CAST_TO = frozenset({"to", "type", "type_as"})
-_BOOL_RESULTS = frozenset(
-    {"gt", "ge", "lt", "le", "eq", "ne", "greater", "greater_equal", "less", "less_equal", "not_equal",
-     "logical_and", "logical_or", "logical_not", "logical_xor", "isfinite", "isnan", "isinf", "signbit", "bool"}
-)
-# Keep the elements in row-major order under another shape.
-_LAYOUT = frozenset({"view", "reshape", "flatten", "view_as", "reshape_as"})
-# Known to move, mix, drop or add elements of a tensor: never elementwise.
-_SHAPE_CHANGING = frozenset(
-    {
-        "sum", "mean", "prod", "norm", "std", "var", "max", "min", "amax", "amin", "argmax", "argmin",
-        "cumsum", "cumprod", "cummax", "cummin", "logsumexp", "softmax", "log_softmax", "view", "reshape",
-        "flatten", "unflatten", "squeeze", "unsqueeze", "transpose", "permute", "t", "movedim", "swapaxes",
-        "expand", "expand_as", "repeat", "repeat_interleave", "tile", "broadcast_to", "view_as",
-        "reshape_as", "flip", "roll", "rot90", "narrow", "select", "index_select", "gather", "scatter",
-        "scatter_add", "take", "masked_select", "nonzero", "split", "chunk", "unbind", "cat", "concat",
-        "stack", "hstack", "vstack", "matmul", "mm", "bmm", "mv", "einsum", "tensordot", "outer", "conv1d",
-        "conv2d", "conv3d", "linear", "avg_pool1d", "avg_pool2d", "max_pool1d", "max_pool2d", "pad",
-        "interpolate", "unfold", "fold", "diff", "sort", "topk", "kthvalue", "median", "mode", "diag",
-        "tril", "triu", "fft", "rfft", "ifft", "irfft", "all", "any", "count_nonzero", "item", "tolist",
-        "numpy", "arange", "linspace", "normalize", "dropout", "layer_norm", "batch_norm",
-    }
-)
-# Fresh tensors whose shape comes from their arguments, not from a tensor input.
-_FACTORIES = frozenset({"zeros", "ones", "empty", "full", "tensor", "as_tensor"})
-_NEW_TENSORS = frozenset({"new_zeros", "new_ones", "new_full", "new_empty", "new_tensor"})
-_SHAPE_ATTRIBUTES = frozenset({"T", "mT", "H", "mH", "real", "imag"})
-_METADATA = frozenset({"shape", "dtype", "device", "ndim", "requires_grad", "is_cuda", "layout", "grad_fn"})
-_METADATA_METHODS = frozenset({"size", "dim", "numel", "nelement", "ndimension", "stride", "get_device",
-                               "is_contiguous", "is_floating_point", "element_size", "data_ptr"})
-_TORCH_ROOTS = ("torch", "torch.nn.functional", "torch.special")
 _MAX_HELPER_DEPTH = 4
 
 
@@ -325,11 +274,11 @@ class ForwardReader:
     def _attribute(self, node: cst.Attribute) -> Dep:
         base = self.expr(node.value)
         attr = node.attr.value
-        if attr in _METADATA:
+        if attr in METADATA_ATTRIBUTES:
             return Dep()
         if attr == "data":
             return base
-        if attr in _SHAPE_ATTRIBUTES and base.inputs & self.differentiable:
+        if attr in SHAPE_ATTRIBUTES and base.inputs & self.differentiable:
             self._not_elementwise(base, node)
         return replace(base, dtype="unknown")
 
@@ -368,12 +317,12 @@ class ForwardReader:
 
     def _is_torch(self, qualified: str) -> bool:
         head = qualified.rsplit(".", 1)[0]
-        return head in _TORCH_ROOTS or qualified.startswith("torch.") and head.count(".") == 0
+        return head in TORCH_ROOTS or qualified.startswith("torch.") and head.count(".") == 0
 
     def _method(self, node: cst.Call, method: str, receiver: Dep, args: list[Dep]) -> Dep:
         if not receiver.inputs:
             joined = _join_all(args)
-            if joined.inputs & self.differentiable and method not in _ELEMENTWISE:
+            if joined.inputs & self.differentiable and method not in ELEMENTWISE:
                 self.unproven.append(f"forward passes an input to {code_of(node.func)[:40]}()")
             return Dep(joined.inputs, "unknown") if joined.inputs else Dep()
         return self._apply(node, method, [receiver, *args])
@@ -408,29 +357,29 @@ class ForwardReader:
 
     def _apply(self, node: cst.Call, name: str, args: list[Dep]) -> Dep:
         joined = _join_all(args)
-        if name in _METADATA_METHODS:
+        if name in METADATA_METHODS:
             return Dep()
-        if name in _LAYOUT and isinstance(node.func, cst.Attribute) and args and args[0].inputs:
+        if name in LAYOUT and isinstance(node.func, cst.Attribute) and args and args[0].inputs:
             if len(args[0].inputs & self.differentiable) > 1:
                 self._not_elementwise(args[0], node)
             return self._layout(node, name, args[0])
         self._meet(args, node)
-        if name in _SHAPE_CHANGING:
+        if name in SHAPE_CHANGING:
             if joined.inputs & self.differentiable:
                 self._not_elementwise(joined, node)
             return replace(joined, dtype="unknown")
-        if name in _NEW_TENSORS:
+        if name in NEW_TENSORS:
             return Dep(frozenset(), args[0].dtype if name != "new_tensor" else "unknown")
-        if name in _FACTORIES:
+        if name in FACTORIES:
             return Dep(frozenset(), "fixed" if name != "tensor" else "unknown")
-        if name in _CASTS:
+        if name in FIXED_DTYPE_CASTS:
             return replace(joined, dtype="bool" if name == "bool" else "fixed")
-        if name in _CAST_TO:
+        if name in CASTS_TO_ANOTHER:
             return replace(joined, dtype=self._cast_dtype(node, args))
-        if name in _ELEMENTWISE:
+        if name in ELEMENTWISE:
             if any(a.keyword is not None and a.keyword.value == "dtype" for a in node.args):
                 return replace(joined, dtype="fixed")
-            if name in _BOOL_RESULTS:
+            if name in BOOL_RESULTS:
                 return replace(joined, dtype="bool")
             if name in ("zeros_like", "ones_like", "full_like", "empty_like", "rand_like", "randn_like"):
                 first = args[0] if args else Dep()

@@ -16,59 +16,13 @@ import libcst as cst
 from .discovery import ModuleIndex, code_of, dotted_name
 from .ir import ChainOp, Const, Linear, Refusal, TupleValue, Value
 from .syntax import is_none_padding, reads_grad_requirement
+from .operations import (
+    BROADCAST_REDUCTIONS, EXPANDING, GRADIENT_IDENTITY, MASK_FUNCTIONS, MASK_PRESERVING_CASTS,
+    MIXING_ELEMENTS, NONLINEAR, RANDOM_DRAWS, SHAPE_QUESTIONS, SIDE_EFFECT_CALLS, TAKES_SEQUENCES,
+    TEMPLATE_METHODS, TORCH_PREFIXES,
+)
 
 _MAX_HELPER_DEPTH = 4
-
-# Methods on a gradient that leave it unchanged.
-_IDENTITY_METHODS = frozenset({"clone", "contiguous", "view_as", "reshape_as", "expand_as", "data"})
-# Methods that only borrow their argument's shape or dtype.
-_TEMPLATE_METHODS = frozenset({"view_as", "reshape_as", "expand_as", "type_as"})
-# Methods that can spread a tensor over more elements.
-_EXPANDING = frozenset({"expand", "expand_as", "broadcast_to", "repeat", "repeat_interleave", "tile"})
-# Methods that make a gradient non-linear in grad_output.
-_NONLINEAR = frozenset(
-    {
-        "abs", "abs_", "absolute", "clamp", "clamp_", "clip", "clip_", "clamp_min", "clamp_max",
-        "pow", "pow_", "square", "sqrt", "rsqrt", "exp", "exp_", "log", "log_", "sign", "sgn",
-        "tanh", "sigmoid", "relu", "relu_", "maximum", "minimum", "max", "min", "round", "floor",
-        "ceil", "trunc", "reciprocal", "add", "add_", "sub", "sub_", "fill_", "gt", "lt", "ge",
-        "le", "eq", "ne", "sin", "cos", "softmax", "log_softmax", "nan_to_num", "heaviside",
-    }
-)
-# Methods/functions that mix elements.
-_NONELEMENTWISE = frozenset(
-    {
-        "mean", "norm", "cumsum", "cumprod", "flip", "roll", "matmul", "mm", "bmm", "mv", "t",
-        "transpose", "permute", "einsum", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
-        "conv_transpose2d", "linear", "prod", "std", "var", "softmax", "gather", "index_select",
-        "scatter", "scatter_add", "unfold", "fold", "fft", "rfft", "irfft", "ifft", "sort",
-        "topk", "cross", "diff", "avg_pool1d", "avg_pool2d", "max_pool2d", "interpolate", "pad",
-        "amax", "amin", "logsumexp", "tensordot", "outer", "kron", "mT", "T", "H",
-    }
-)
-# Questions about the gradient's metadata, or fresh tensors shaped like it.
-_SHAPE_METHODS = frozenset(
-    {"size", "dim", "numel", "nelement", "ndimension", "stride", "is_contiguous", "get_device",
-     "new_zeros", "new_ones", "new_empty", "new_full", "new_tensor", "zero_"}
-)
-_REDUCTIONS = frozenset({"sum", "sum_to_size"})
-_RANDOM = frozenset(
-    {
-        "rand", "randn", "rand_like", "randn_like", "randint", "randint_like", "randperm",
-        "bernoulli", "bernoulli_", "normal", "normal_", "uniform_", "exponential_", "geometric_",
-        "cauchy_", "log_normal_", "random_", "multinomial", "poisson", "dropout", "random",
-        "uniform", "choice", "shuffle", "gauss", "randrange", "feature_alpha_dropout", "rrelu",
-    }
-)
-_SIDE_EFFECT_CALLS = frozenset({"print", "breakpoint", "exec", "eval", "setattr", "delattr"})
-_MASK_FUNCTIONS = frozenset(
-    {"gt", "lt", "ge", "le", "eq", "ne", "greater", "less", "greater_equal", "less_equal",
-     "logical_and", "logical_or", "logical_not", "isfinite", "heaviside"}
-)
-_TAKES_SEQUENCES = frozenset({"stack", "cat", "concat", "hstack", "vstack", "broadcast_tensors", "einsum", "meshgrid",
-                              "tensor", "as_tensor", "block_diag", "cartesian_prod"})
-_CASTS = frozenset({"float", "double", "half", "bfloat16", "to", "type", "type_as", "bool"})
-_TORCH_PREFIXES = ("torch.", "F.", "torch.nn.functional.", "nn.functional.")
 
 
 def _is_zero(node: cst.CSTNode | None) -> bool:
@@ -375,7 +329,7 @@ class BackwardReader:
         if isinstance(func, cst.Name) and (name in self.index.functions_by_name or name in self.local_functions):
             self.expr(value)
             return
-        if name and name.split(".")[-1] in _RANDOM:
+        if name and name.split(".")[-1] in RANDOM_DRAWS:
             self._check_random(value)
         if name and name in ("torch.cuda.synchronize",):
             return
@@ -413,11 +367,11 @@ class BackwardReader:
         if isinstance(node, cst.Call):
             name = node.func.attr.value if isinstance(node.func, cst.Attribute) else (dotted_name(node.func) or "")
             short = name.split(".")[-1]
-            if short in _MASK_FUNCTIONS:
+            if short in MASK_FUNCTIONS:
                 return True
-            if short in _CASTS and isinstance(node.func, cst.Attribute):
+            if short in MASK_PRESERVING_CASTS and isinstance(node.func, cst.Attribute):
                 return self._mask(node.func.value, depth + 1)
-            if short in _CASTS and node.args:
+            if short in MASK_PRESERVING_CASTS and node.args:
                 return self._mask(node.args[0].value, depth + 1)
         return False
 
@@ -500,7 +454,7 @@ class BackwardReader:
                 return base
             if attr in ("shape", "dtype", "device", "ndim", "requires_grad", "is_cuda", "layout"):
                 return Const(node)
-            if attr in _NONELEMENTWISE:
+            if attr in MIXING_ELEMENTS:
                 raise Refusal("FGI103", f"backward is not elementwise: {code_of(node)}", node)
             # Method calls never come here (_call reads the receiver itself): this is a data
             # attribute such as .real or .grad, which is not the gradient.
@@ -585,6 +539,8 @@ class BackwardReader:
                 raise Refusal("FGI108", f"backward cannot run as written: calls .{func.attr.value}() on a tuple", node)
             if isinstance(receiver, Linear):
                 return self._method_on_gradient(node, receiver, func.attr.value, args)
+            if func.attr.value in TEMPLATE_METHODS and len(args) == 1:
+                return Const(node)  # `mask.type_as(grad_output)` reads only grad_output's dtype
         name = dotted_name(func)
         qualified = _qualified_call_name(func, self.index) if name else None
         short = name.split(".")[-1] if name else ""
@@ -593,31 +549,31 @@ class BackwardReader:
             return self._inline(helper, node, args)
         if any(isinstance(a, TupleValue) and a.saved for a in args) and qualified and qualified.startswith("torch.") \
                 and not qualified.startswith("torch.ops.") \
-                and short not in _TAKES_SEQUENCES:
+                and short not in TAKES_SEQUENCES:
             raise Refusal("FGI108", f"backward cannot run as written: passes a tuple to {name}()", node)
         if not lin_args:
             return Const(node)
         if qualified and qualified.startswith("torch.ops."):
             raise Refusal("FGI107", f"backward passes grad_output to the extension op {name}(), whose semantics cannot be read", node)
-        if qualified and (qualified.startswith("torch.") or name.startswith(_TORCH_PREFIXES)):
+        if qualified and (qualified.startswith("torch.") or name.startswith(TORCH_PREFIXES)):
             return self._torch_function(node, short, args)
-        if short in _NONELEMENTWISE:
+        if short in MIXING_ELEMENTS:
             raise Refusal("FGI103", f"backward is not elementwise: {code_of(node)[:80]}", node)
         raise Refusal("FGI107", f"backward passes grad_output to {name or code_of(func)}(), whose source is not in the files given", node)
 
     def _method_on_gradient(self, node: cst.Call, receiver: Linear, method: str, args: list[Value]) -> Value:
         text = code_of(node)
-        if receiver.reduced is not None and method in _EXPANDING:
+        if receiver.reduced is not None and method in EXPANDING:
             # A reduction spread back over the elements (`g.sum(-1, keepdim=True).expand_as(x)`)
             # is no broadcast reduction: dropping it, as for one, would hand x the unreduced
             # gradient (found by tests/test_fuzz_equivalence.py; the expand_as(grad_output)
             # spelling was refused as non-linear, the expand_as(x) one converted wrongly).
             raise Refusal("FGI103", f"backward is not elementwise: spreads a reduced gradient: {text[:80]}", node)
-        if method in _TEMPLATE_METHODS and len(args) == 1:
+        if method in TEMPLATE_METHODS and len(args) == 1:
             args = []  # `expand_as(grad_output)` reads only the shape (or dtype) of its argument
         if any(isinstance(a, Linear) for a in args):
             raise Refusal("FGI102", f"backward is not linear in grad_output: {text[:80]}", node)
-        if method in _IDENTITY_METHODS or method in ("detach",):
+        if method in GRADIENT_IDENTITY or method in ("detach",):
             return receiver
         if method in ("mul", "multiply", "mul_"):
             product = receiver.with_op(ChainOp("mul", node.args[0].value), smooth=not self._mask(node.args[0].value))
@@ -638,15 +594,15 @@ class BackwardReader:
             return receiver.opaque(f"cast: {text[:60]}")
         if method in ("view", "reshape", "squeeze", "unsqueeze", "flatten", "expand"):
             return receiver.opaque(f"reshaped: {text[:60]}")
-        if method in _REDUCTIONS:
+        if method in BROADCAST_REDUCTIONS:
             if receiver.reduced is not None:
                 raise Refusal("FGI103", f"backward is not elementwise: reduces twice: {text[:80]}", node)
             return replace(receiver, reduced=node)
-        if method in _NONLINEAR:
+        if method in NONLINEAR:
             raise Refusal("FGI102", f"backward is not linear in grad_output: {text[:80]}", node)
-        if method in _NONELEMENTWISE:
+        if method in MIXING_ELEMENTS:
             raise Refusal("FGI103", f"backward is not elementwise: {text[:80]}", node)
-        if method in _SHAPE_METHODS:
+        if method in SHAPE_QUESTIONS:
             return Const(node)
         raise Refusal("FGI111", f"backward calls .{method}() on the gradient, which the analysis does not follow", node)
 
@@ -682,13 +638,13 @@ class BackwardReader:
             return replace(first, reduced=node)
         if short in ("clone", "detach") and isinstance(first, Linear):
             return first
-        if short in _NONELEMENTWISE:
+        if short in MIXING_ELEMENTS:
             raise Refusal("FGI103", f"backward is not elementwise: {text[:80]}", node)
         raise Refusal("FGI102", f"backward is not linear in grad_output: {text[:80]}", node)
 
     def _check_random(self, node: cst.Call) -> None:
         name = dotted_name(node.func) or (node.func.attr.value if isinstance(node.func, cst.Attribute) else "")
-        if name and name.split(".")[-1] in _RANDOM:
+        if name and name.split(".")[-1] in RANDOM_DRAWS:
             qualified = _qualified_call_name(node.func, self.index) or name
             plain_python = qualified.startswith(("random.", "numpy.random", "np.random"))
             torch_like = isinstance(node.func, cst.Attribute) or qualified.startswith(("torch.", "F."))

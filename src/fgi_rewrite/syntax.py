@@ -13,9 +13,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from .discovery import dotted_name
-
-_CAST_METHODS = frozenset({"float", "double", "half", "bfloat16", "to", "type", "type_as", "bool", "int", "long"})
-_FIXED_DTYPE_FUNCTIONS = frozenset({"where", "tensor", "full", "ones", "zeros", "as_tensor", "empty"})
+from .operations import CAST_METHODS, FIXED_DTYPE_FACTORIES
 
 
 class _Any(cst.CSTVisitor):
@@ -58,10 +56,10 @@ def _changes_dtype(node: cst.CSTNode) -> bool:
         return True
     if not isinstance(node, cst.Call):
         return False
-    if isinstance(node.func, cst.Attribute) and node.func.attr.value in _CAST_METHODS:
+    if isinstance(node.func, cst.Attribute) and node.func.attr.value in CAST_METHODS:
         return True
     name = dotted_name(node.func) or ""
-    return name.startswith("torch.") and name.rsplit(".", 1)[-1] in _FIXED_DTYPE_FUNCTIONS
+    return name.startswith("torch.") and name.rsplit(".", 1)[-1] in FIXED_DTYPE_FACTORIES
 
 
 def may_change_dtype(node: cst.CSTNode) -> bool:

@@ -35,6 +35,13 @@ SPECIAL = {
     ("ctx_stores_module.py", "surrogate"): lambda module, x: module.ATanShape(),
     ("round_ste_quantizer.py", "levels"): lambda module, x: 15,
     ("loop_fourier.py", "n_terms"): lambda module, x: 3,
+    ("forward_view_as_quantiser.py", "step"): lambda module, x: 0.05,
+    ("forward_view_as_quantiser.py", "qmax"): lambda module, x: 7,
+    ("ctx_tuple_attributes_quantiser.py", "step"): lambda module, x: 0.05,
+    ("ctx_tuple_attributes_quantiser.py", "qmax"): lambda module, x: 7,
+    # a hyper-parameter tensor that requires grad while backward returns None for it
+    ("hyper_tensor_requires_grad_none.py", "threshold"):
+        lambda module, x: torch.tensor(0.25, dtype=x.dtype, requires_grad=True),
 }
 
 

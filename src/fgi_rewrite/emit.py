@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from .discovery import code_of, dotted_name
+from .extract import ctx_attribute_pairs
 from .ir import FunctionIR, InputGradient, Refusal
 from .syntax import (
     asks_is_none, calls_method_on, is_attribute_of, may_change_dtype, names_read, reads_grad_requirement,
@@ -381,9 +382,10 @@ class FunctionWriter:
                         self.saved_names.add(saved.value)
             return
         if isinstance(small, cst.Assign) and len(small.targets) == 1:
-            target = small.targets[0].target
-            if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value == ctx:
-                self.attributes[target.attr.value] = self._stable(small.value, f"ctx_{target.attr.value}")
+            pairs = ctx_attribute_pairs(small, ctx)
+            if pairs:
+                for attribute, value in pairs:
+                    self.attributes[attribute] = self._stable(value, f"ctx_{attribute}")
                 return
         if _mentions(small, {ctx}):
             raise Refusal("FGI111", f"forward uses {ctx} in: {code_of(small).strip()}", small)

@@ -107,10 +107,29 @@ class _ForwardFacts(cst.CSTVisitor):
                 self.save_calls += 1
 
     def visit_Assign(self, node: cst.Assign) -> None:
-        for target in node.targets:
-            t = target.target
-            if isinstance(t, cst.Attribute) and isinstance(t.value, cst.Name) and t.value.value == self.ctx_name:
-                self.ctx_attributes[t.attr.value] = node.value
+        for target, value in ctx_attribute_pairs(node, self.ctx_name):
+            self.ctx_attributes[target] = value
+
+
+def ctx_attribute_pairs(node: cst.Assign, ctx: str | None) -> list[tuple[str, cst.BaseExpression]]:
+    """`ctx.a = v` and `ctx.a, ctx.b = v, w` as (attribute, value) pairs; [] for anything else.
+    (A tuple of values is evaluated before any target is set, and ctx attributes are not read
+    by it, so the pairs are equivalent to the statement.)"""
+    pairs: list[tuple[str, cst.BaseExpression]] = []
+    for assign_target in node.targets:
+        target, value = assign_target.target, node.value
+        if _is_ctx_attribute(target, ctx):
+            pairs.append((target.attr.value, value))  # type: ignore[union-attr]
+        elif isinstance(target, (cst.Tuple, cst.List)) and isinstance(value, (cst.Tuple, cst.List)) \
+                and len(target.elements) == len(value.elements) \
+                and all(_is_ctx_attribute(e.value, ctx) for e in target.elements) \
+                and not any(isinstance(e, cst.StarredElement) for e in value.elements):
+            pairs.extend((t.value.attr.value, v.value) for t, v in zip(target.elements, value.elements))  # type: ignore
+    return pairs
+
+
+def _is_ctx_attribute(node: cst.BaseExpression, ctx: str | None) -> bool:
+    return isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == ctx
 
 
 def _forward_returns_value(facts: _ForwardFacts, fn: cst.FunctionDef) -> cst.BaseExpression:

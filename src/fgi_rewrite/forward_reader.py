@@ -444,7 +444,10 @@ class ForwardReader:
         displaced = [v for v in values if v.displaced]
         if displaced and any(v.inputs & self.differentiable and (not v.displaced or v.picked is not displaced[0].picked)
                              for v in values if v is not displaced[0]):
-            self._not_elementwise(_join_all(values), node)
+            moved = sorted(displaced[0].inputs) or sorted(_join_all(values).inputs & self.differentiable)
+            how = "reshaped" if displaced[0].reshaped else "indexed"
+            raise Refusal("FGI112", f"forward is not elementwise: {moved[0]} {how} meets another input: "
+                          f"{code_of(node).strip()[:70]}", node)
 
     def _not_elementwise(self, value: Dep, node: cst.CSTNode) -> None:
         names = sorted(value.inputs & self.differentiable)

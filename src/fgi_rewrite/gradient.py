@@ -447,7 +447,10 @@ class BackwardReader:
         if (isinstance(node.value, cst.Name) and node.value.value == self.ctx_name
                 and node.attr.value in ("saved_tensors", "saved_variables")):
             return TupleValue(tuple(Const(e) for e in self.saved), open_ended=not self.saved_known, saved=True)
-        base = self.expr(node.value)
+        # Not expr(): `grad_output.dtype` asks about the gradient without using it, and must not
+        # make its statement a gradient one (the emitter would drop it; found by a quantiser
+        # computing `mask.to(grad_output.dtype)`). A use that is the gradient is counted by the caller.
+        base = self._expr(node.value)
         if isinstance(base, Linear):
             attr = node.attr.value
             if attr in ("data",):
@@ -531,6 +534,20 @@ class BackwardReader:
     def _call(self, node: cst.Call) -> Value:
         self._check_random(node)
         func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value in SHAPE_QUESTIONS:
+            receiver = self._expr(func.value)  # `grad_output.size(0)`, `grad_output.new_zeros(...)`
+            if isinstance(receiver, Linear):
+                for arg in node.args:
+                    if isinstance(self.expr(arg.value), Linear):
+                        raise Refusal("FGI102", f"backward is not linear in grad_output: {code_of(node)[:80]}", node)
+                return Const(node)
+        if isinstance(func, cst.Attribute) and func.attr.value in TEMPLATE_METHODS and len(node.args) == 1:
+            receiver = self.expr(func.value)
+            if not isinstance(receiver, (Linear, TupleValue)):
+                # `mask.type_as(grad_output)` reads only grad_output's dtype: the statement is
+                # not a gradient one, and its argument is not a use of the gradient.
+                self._expr(node.args[0].value)
+                return Const(node)
         args = [self.expr(a.value) for a in node.args]
         lin_args = [a for a in args if isinstance(a, Linear)]
         if isinstance(func, cst.Attribute):
@@ -539,8 +556,6 @@ class BackwardReader:
                 raise Refusal("FGI108", f"backward cannot run as written: calls .{func.attr.value}() on a tuple", node)
             if isinstance(receiver, Linear):
                 return self._method_on_gradient(node, receiver, func.attr.value, args)
-            if func.attr.value in TEMPLATE_METHODS and len(args) == 1:
-                return Const(node)  # `mask.type_as(grad_output)` reads only grad_output's dtype
         name = dotted_name(func)
         qualified = _qualified_call_name(func, self.index) if name else None
         short = name.split(".")[-1] if name else ""
@@ -597,6 +612,7 @@ class BackwardReader:
         if method in BROADCAST_REDUCTIONS:
             if receiver.reduced is not None:
                 raise Refusal("FGI103", f"backward is not elementwise: reduces twice: {text[:80]}", node)
+            _check_broadcast_reduction(node, method, list(node.args))
             return replace(receiver, reduced=node)
         if method in NONLINEAR:
             raise Refusal("FGI102", f"backward is not linear in grad_output: {text[:80]}", node)
@@ -635,6 +651,7 @@ class BackwardReader:
         if short in ("zeros_like", "empty_like", "ones_like", "full_like"):
             return Const(node)
         if short in ("sum", "sum_to_size") and isinstance(first, Linear):
+            _check_broadcast_reduction(node, short, list(node.args[1:]))
             return replace(first, reduced=node)
         if short in ("clone", "detach") and isinstance(first, Linear):
             return first
@@ -721,6 +738,32 @@ class _NameFinder(cst.CSTVisitor):
     def visit_Name(self, node: cst.Name) -> None:
         if node.value in self.names:
             self.found = True
+
+
+def _leading_dims(node: cst.BaseExpression) -> bool:
+    """`0`, `(0,)`, `(0, 1)`, `[0, 1]`: the leading dimensions, which autograd's broadcasting
+    adds in front of an input (and reduces away again)."""
+    if isinstance(node, cst.Integer):
+        return int(node.value) == 0
+    if isinstance(node, (cst.Tuple, cst.List)):
+        values = [e.value for e in node.elements]
+        return all(isinstance(v, cst.Integer) for v in values) and \
+            [int(v.value) for v in values] == list(range(len(values)))  # type: ignore[union-attr]
+    return False
+
+
+def _check_broadcast_reduction(node: cst.Call, method: str, args: list[cst.Arg]) -> None:
+    """A reduction FGI may drop must reduce what autograd's broadcasting reduces: everything
+    (`.sum()`), the leading dimensions, or to the input's own size (`sum_to_size`). Others
+    (`.sum((0, 2, 3))` for an unviewed per-channel threshold) hand the gradient to other
+    elements (found by fixtures/threshold_sum_dims_not_broadcast.py)."""
+    if method == "sum_to_size":
+        return
+    dims = [a.value for a in args if a.keyword is None or a.keyword.value == "dim"]
+    if not dims or len(dims) == 1 and _leading_dims(dims[0]):
+        return
+    raise Refusal("FGI103", f"backward reduces over dimensions autograd's broadcasting would not: "
+                  f"{code_of(node)[:60]}", node)
 
 
 def _index_code(node: cst.Subscript) -> str:

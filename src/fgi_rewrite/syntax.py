@@ -228,3 +228,10 @@ def bound_names(module: cst.Module) -> set[str]:
 
     module.visit(Binder())
     return names | set(dir(builtins))  # `complex`, `round`: never shadow a builtin
+
+
+def module_names(module: cst.Module) -> set[str]:
+    """Names a module binds at its top level (also under if/try/with at the top level):
+    what a module-level function may read as a global."""
+    names = _names(module)  # nested defs and classes count as bindings, their bodies do not
+    return names.binds

@@ -8,6 +8,7 @@ back by rewrite.
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 
 import libcst as cst
@@ -19,6 +20,7 @@ from .extract import extract
 from .ir import FunctionIR, Refusal
 from .model import Fix
 from .shim import contract_refusal
+from .syntax import module_names, scope_of
 
 # The emitter's own "cannot write this" refusals: the analysis read the class, but the form
 # is not emitted.
@@ -51,10 +53,28 @@ def write_function(ir: FunctionIR, info: ClassInfo, name: str, module: cst.Modul
     writer = FunctionWriter(ir, info.name, name, module.default_indent, module.default_newline, style=style,
                             fast_path=fast_path, allow_probe=allow_probe, torch_name=torch_name)
     try:
-        return writer.write()
+        emitted = writer.write()
     except Refusal as refusal:
         code = _EMITTER_LIMIT if refusal.code == "FGI111" else refusal.code
         raise Refusal(code, refusal.reason, refusal.node) from None
+    if "<locals>" not in info.qualname:  # a class in a function may read its closure
+        _check_names_defined(emitted, module, info)
+    return emitted
+
+
+def _check_names_defined(emitted: Emitted, module: cst.Module, info: ClassInfo) -> None:
+    """Every name the emitted code reads is a parameter, a local, a module-level name or a
+    builtin: a statement the emitter dropped must not leave a name undefined (found by
+    fixtures/mask_type_as_grad_output.py). A bug of ours: never written."""
+    source = emitted.function if emitted.helper is None else emitted.helper + "\n" + emitted.function
+    emitted_module = cst.parse_module(source)
+    defined = module_names(module) | module_names(emitted_module) | set(dir(builtins)) | {"torch"}
+    for statement in emitted_module.body:
+        if isinstance(statement, cst.FunctionDef):
+            missing = sorted(scope_of(statement).free - defined)
+            if missing:
+                raise Refusal(_EMITTER_LIMIT, f"internal: the emitted function would read {missing[0]}, which "
+                              "nothing defines", info.node)
 
 
 def judge(info: ClassInfo, index: ModuleIndex) -> Verdict:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import libcst as cst
+
 from .codes import CODES, KIND_CODES
 from .ir import FunctionIR
 from .model import Fix, InputReport
@@ -50,6 +52,11 @@ def decide(ir: FunctionIR) -> Decision:
         notes.append(f"gradient of {i.name} is reduced by autograd's broadcasting, whose summation order differs "
                      "from backward's: equal to a few ulps, not bit for bit")
     notes.extend(ir.forward_unproven)
+    saved_names = {e.value for e in ir.saved if isinstance(e, cst.Name)}
+    tensors_without_gradient = [i.name for i in ir.inputs if i.role == "constant" and i.name in saved_names]
+    if tensors_without_gradient:
+        notes.append(f"when only {', '.join(tensors_without_gradient)} requires grad, Cls.apply's output requires "
+                     "grad and FGI's does not (no gradient flows either way)")
     notes.extend(f"backward returns zeros for {name}; FGI gives it no gradient (None), which optimisers treat "
                  "differently" for name in ir.zero_gradients)
     unproven = bool(broadcast or ir.forward_unproven or ir.zero_gradients)

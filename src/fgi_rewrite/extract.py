@@ -224,6 +224,11 @@ def extract(info: ClassInfo, index: ModuleIndex) -> FunctionIR:
         raise Refusal("FGI116", f"forward marks {code_of(marked)[:40]} non-differentiable, not matched to its output",
                       marked)
 
+    for method in (forward, backward):
+        if any(isinstance(d.decorator, cst.Name) and d.decorator.value == "classmethod" for d in method.decorators):
+            # Its first parameter is the class (a mixin's `cls.slope` differs per subclass):
+            # the function would need the class it was called on.
+            raise Refusal("FGI116", f"{method.name.value} is a classmethod: the rewrite does not emit it yet", method)
     backward_params = _params(backward)
     if not backward_params:
         raise Refusal("FGI111", "backward takes no ctx argument", backward)

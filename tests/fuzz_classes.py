@@ -2,9 +2,14 @@
 
 Each example is one small module: a `torch.autograd.Function` subclass assembled from
 independent pieces (spike form, surrogate formula, how backward applies it, what ctx carries,
-forward style, helpers, call sites), and a record of what the generator meant: whether the
-class is convertible (or which refusal code it must get), which inputs are differentiable, the
-features used, and the ground truth. The ground truth is the generator's own formulas, spelled
+forward style, helpers, static and class methods the shim must keep, call sites), and a record
+of what the generator meant: whether the class is convertible (or which refusal code it must
+get, and how far the original still runs), which inputs are differentiable, the features used,
+and the ground truth. Refused forms cover backward (non-linear, non-elementwise, side effects,
+randomness, a term filled in from zeros, a saved tuple used as a tensor), forward (mark_dirty,
+a non-elementwise op before the spike, a bool or non-differentiable output, several outputs)
+and the class (a registering decorator, its own apply, a name backward and forward resolve
+differently). The ground truth is the generator's own formulas, spelled
 with plain names and evaluated here without the tool, so a rewrite that changed the original
 and its FGI twin alike would still be caught.
 
@@ -43,6 +48,11 @@ FEATURES = (
     "call:instance", "call:default_argument", "call:omits_default",
     "refuse:nonlinear", "refuse:not_elementwise", "refuse:several_outputs",
     "refuse:side_effect", "refuse:random", "refuse:mark_dirty",
+    "refuse:forward_not_elementwise", "refuse:bool_output", "refuse:mark_non_differentiable",
+    "refuse:zeros_filled_in_place", "refuse:saved_not_unpacked", "refuse:name_capture",
+    "refuse:class_decorator", "refuse:own_apply",
+    "forward:flatten_roundtrip", "shim:static_method", "alpha:tensor_requires_grad",
+    "grad:clone_mul_inplace", "grad:clone_mul_float64",
     "expect:convert", "expect:refuse",
 )
 
@@ -53,9 +63,11 @@ Expect = Literal["convert", "refuse"]
 class Input:
     name: str
     role: Literal["x", "thr", "alpha"]
-    kind: Literal["tensor", "broadcast", "scalar"]
+    kind: Literal["tensor", "broadcast", "scalar", "scalar_tensor"]
     differentiable: bool
-    value: float | None = None  # scalar inputs: the value passed (the default, when there is one)
+    # scalar inputs: the value passed (the default, when there is one); scalar_tensor: a 0-d
+    # float64 tensor of that value that requires grad, though backward returns None for it
+    value: float | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +108,12 @@ class Generated:
     # be safe (symbolic); masks and helpers that receive grad_output make it unsafe (DESIGN.md
     # sections 2 and 7).
     symbolic: bool = True
+    # How far the original runs (refused classes): forward and backward; forward only (its
+    # output carries no gradient); or backward raises.
+    runs: Literal["backward", "forward_only", "backward_raises"] = "backward"
+    # Calls of static and class methods the shim must keep, as expressions of `C` (the class,
+    # or its shim) and `t` (a tensor): both sides must return the same.
+    member_calls: tuple[str, ...] = ()
 
     def __repr__(self) -> str:  # hypothesis prints this for a falsifying example
         sites = ", ".join(f"{c.name}/{c.arity}" for c in self.call_sites)
@@ -136,7 +154,18 @@ _NOT_ELEMENTWISE = ("{go}.cumsum(-1)", "{go}.flip(-1)", "torch.cumsum({go}, dim=
                     "{go}.sum(-1, keepdim=True).expand_as({go})", "{go}.sum(-1, keepdim=True).expand_as({z})",
                     "{go}.sum(-1, keepdim=True).expand({go}.shape)", "{go}.roll(1, -1)")
 _REFUSALS = {"nonlinear": "FGI102", "not_elementwise": "FGI103", "several_outputs": "FGI101",
-             "side_effect": "FGI104", "random": "FGI106", "mark_dirty": "FGI105"}
+             "side_effect": "FGI104", "random": "FGI106", "mark_dirty": "FGI105",
+             "forward_not_elementwise": "FGI112", "bool_output": "FGI113", "mark_non_differentiable": "FGI113",
+             "zeros_filled_in_place": "FGI102", "saved_not_unpacked": "FGI108", "name_capture": "FGI115",
+             "class_decorator": "FGI114", "own_apply": "FGI114"}
+# Non-elementwise ops forward applies to x before the spike, each keeping x's shape (6 x 5 in
+# the fuzz test) so the original still runs.
+_FORWARD_NOT_ELEMENTWISE = ("{x}.flip(0)", "{x}.flip(-1)", "{x}.cumsum(-1)", "torch.cumsum({x}, dim=0)",
+                            "{x}.roll(1, -1)", "{x}[..., :]", "{x}.transpose(0, 1).reshape({x}.shape)",
+                            "{x}.t().contiguous().view({x}.shape)", "({x} - {x}.mean(-1, keepdim=True))",
+                            "{x}.sort(-1).values", "({x} @ torch.eye({x}.shape[-1], dtype={x}.dtype))")
+# Spikes returned as bool tensors, without a cast.
+_BOOL_SPIKES = ("{z} > 0", "({z} >= 0)", "torch.gt({z}, 0)", "{z}.ge(0)")
 
 _MASK = "{z}.abs() > 1.0"
 _PLAIN = {"x": "x", "thr": "thr", "z": "z", "a": "a", "go": "go", "out": "out"}
@@ -180,22 +209,34 @@ def function_classes(draw: Any) -> Generated:
         return on
 
     # --- what the class must become: mostly convertible, else one defect ------------------
-    refusal = pick([None] * 12 + list(_REFUSALS))  # two in three convertible
+    refusal = pick([None] * 16 + list(_REFUSALS))  # about half convertible
     if refusal is not None:
         features.append(f"refuse:{refusal}")
     mark_dirty = refusal == "mark_dirty"
     several_outputs = refusal == "several_outputs"
+    # name capture: backward reads a global that forward shadows with its alpha parameter, or
+    # backward binds a local whose name forward reads from module scope
+    capture = pick(["shadowed_global", "local_read_by_forward"]) if refusal == "name_capture" else None
 
     # --- inputs: x, then maybe a threshold, then maybe a hyper-parameter ------------------
     x = pick(["x", "u", "mem", "inp"])
     thr = pick(["thr", "theta", "threshold"])
     alpha_name = pick(["alpha", "slope", "k"])
     thr_kind = pick(["none", "scalar", "tensor", "broadcast", "tensor_constant"])
-    alpha_mode = pick(["literal", "input", "global", "class_attribute"])
+    if refusal == "zeros_filled_in_place" and thr_kind not in ("tensor", "broadcast"):
+        thr_kind = pick(["tensor", "broadcast"])  # the second input must be differentiable
+    if refusal == "saved_not_unpacked" and thr_kind not in ("none", "scalar"):
+        thr_kind = pick(["none", "scalar"])  # backward saves x alone: `x = ctx.saved_tensors`
+    alpha_mode = "input" if capture == "shadowed_global" else pick(["literal", "input", "global", "class_attribute"])
     features.append(f"alpha:{alpha_mode}")
     alpha_value = pick([2.7, 0.9, 4.0])
     thr_value = pick([0.5, 1.0, -0.5])
     alpha_default = alpha_mode == "input" and flag("alpha:default")
+    # A hyper-parameter passed as a 0-d tensor that requires grad: backward returns None for
+    # it, so neither side may give it a gradient.
+    # (never with a default: a call omitting it would compute with the float, not the tensor)
+    alpha_tensor = alpha_mode == "input" and not alpha_default and refusal is None \
+        and flag("alpha:tensor_requires_grad")
     inputs = [Input(x, "x", "tensor", True)]
     if thr_kind != "none":
         features.append(f"thr:{thr_kind}")
@@ -203,18 +244,22 @@ def function_classes(draw: Any) -> Generated:
         inputs.append(Input(thr, "thr", kind, thr_kind in ("tensor", "broadcast"),  # type: ignore[arg-type]
                             thr_value if thr_kind == "scalar" else None))
     if alpha_mode == "input":
-        inputs.append(Input(alpha_name, "alpha", "scalar", False, alpha_value))
+        inputs.append(Input(alpha_name, "alpha", "scalar_tensor" if alpha_tensor else "scalar", False, alpha_value))
     features.append(f"inputs:{len(inputs)}")
     thr_grad: Literal["none", "tensor", "broadcast"] = {"tensor": "tensor", "broadcast": "broadcast"}.get(
         thr_kind, "none")  # type: ignore[assignment]
 
     # --- surrogate, spike, class shape -----------------------------------------------------
-    surrogate = pick(list(_SURROGATES))
+    # backward must read alpha (shadowed global) or a saved tensor (saved_not_unpacked)
+    surrogate = pick([name for name, (_, _, uses) in _SURROGATES.items()
+                      if uses or capture != "shadowed_global"
+                      if name != "identity" or refusal != "saved_not_unpacked"])
     features.append(f"surrogate:{surrogate}")
     prelude_t, chain_t, uses_alpha = _SURROGATES[surrogate]
     spike_feature, spike_statements_t, spike_t = pick(_SPIKES)
     features.append(spike_feature)
-    style = "ctx" if mark_dirty else pick(["ctx", "setup_context"])
+    # mark_non_differentiable: only in forward (in setup_context the tool gives FGI116)
+    style = "ctx" if refusal in ("mark_dirty", "mark_non_differentiable") else pick(["ctx", "setup_context"])
     features.append(f"forward:{style}")
     base = pick(["torch.autograd.Function", "Function", "autograd.Function"])
     features.append(f"base:{base}")
@@ -227,37 +272,70 @@ def function_classes(draw: Any) -> Generated:
     class_name = f"{stem}Spike{pick(['', 'Fn', 'Op'])}"
     out = "spike"
 
+    # forward: shape = x.shape; flat = x.flatten(); ...; return spike.reshape(shape)
+    flatten = refusal is None and thr_kind in ("none", "scalar") and flag("forward:flatten_roundtrip")
     # Where backward finds z: recomputed from the saved inputs, saved itself, or a ctx attribute.
     z_source = "inputs"
-    if thr_kind != "none" and style == "ctx" and not mark_dirty:
+    if thr_kind != "none" and style == "ctx" and not mark_dirty and not flatten \
+            and refusal not in ("zeros_filled_in_place", "saved_not_unpacked"):
         z_source = pick(["inputs", "z", "attribute"])
     features.append({"inputs": "saves:inputs", "z": "saves:z", "attribute": "ctx:tensor_attribute"}[z_source])
     z_local = thr_kind != "none" and (z_source != "inputs" or draw(st.booleans()))  # `z = x - thr` in forward
     if z_local:
         features.append("z:forward_local")
-    save_output = not (mark_dirty or several_outputs) and flag("saves:output")
-    alpha_local = alpha_mode == "input" and flag("alpha:local_from_ctx")
+    save_output = refusal not in ("mark_dirty", "several_outputs", "bool_output", "saved_not_unpacked") \
+        and flag("saves:output")
+    alpha_local = alpha_mode == "input" and capture is None and flag("alpha:local_from_ctx")
     alpha_back = {"literal": repr(alpha_value), "global": "ALPHA", "class_attribute": f"{class_name}.alpha",
-                  "input": alpha_name if alpha_local else f"{ctx}.alpha"}[alpha_mode]
+                  "input": alpha_name if alpha_local or capture == "shadowed_global" else f"{ctx}.alpha"}[alpha_mode]
+    captured = pick(["gain", "scale", "offset_scale"]) if capture == "local_read_by_forward" else None
 
     # --- forward ----------------------------------------------------------------------------
-    z_forward = f"({x} - {thr})" if thr_kind != "none" else x
     forward: list[str] = []
+    x_forward = x  # x as forward's spike reads it
+    if flatten:
+        forward += ["shape = " + pick([f"{x}.shape", f"{x}.size()"]),
+                    "flat = " + pick([f"{x}.flatten()", f"{x}.reshape(-1)", f"{x}.view(-1)"])]
+        x_forward = "flat"
+    elif refusal == "forward_not_elementwise":
+        x_forward = pick(_FORWARD_NOT_ELEMENTWISE).format(x=x)
+    z_forward = f"({x_forward} - {thr})" if thr_kind != "none" else x_forward
     if z_local:
-        forward.append(f"z = {x} - {thr}")
+        forward.append(f"z = {x_forward} - {thr}")
         z_forward = "z"
-    spelled = {"x": x, "thr": thr, "z": z_forward, "out": out}
+    spelled = {"x": x_forward if flatten else x, "thr": thr, "out": out,
+               "z": f"({z_forward} * {captured})" if captured else z_forward}
+    if refusal == "bool_output":
+        spike_statements_t, spike_t = (), pick(_BOOL_SPIKES)
     forward += [s.format(**spelled) for s in spike_statements_t]
     spike_expr = spike_t.format(**spelled)
-    if (save_output or mark_dirty) and spike_expr != out:
+    if flatten:
+        reshaped = f"{spike_expr}.{pick(['reshape', 'view'])}(shape)"
+        if save_output or draw(st.booleans()):
+            forward.append(f"{out} = {reshaped}")
+            spike_expr = out
+        else:
+            spike_expr = reshaped
+    if (save_output or mark_dirty or refusal == "mark_non_differentiable") and spike_expr != out:
         forward.append(f"{out} = {spike_expr}")
         spike_expr = out
+    if refusal == "mark_non_differentiable":
+        forward.append(f"{ctx}.mark_non_differentiable({out})")
     returned = spike_expr
     if mark_dirty:
         forward += [f"{x}.copy_({spike_expr})", f"{ctx}.mark_dirty({x})"]
         returned = x
     if several_outputs:
         returned += f", {z_forward} * 1.0"
+
+    # How backward applies the surrogate to grad_output (decided here: a float64 factor of
+    # `grad_x = grad_output.clone(); grad_x.mul_(g)` is built from one more saved tensor).
+    form = pick(["inline", "factor", "helper_surrogate", "helper_gradient", "clone_mul_inplace"]) \
+        if chain_t else "inline"
+    if form == "clone_mul_inplace" and refusal == "random":
+        form = "factor"
+    features.append(f"grad:{form}")
+    clone_f64 = form == "clone_mul_inplace" and refusal != "saved_not_unpacked" and flag("grad:clone_mul_float64")
 
     saved: list[str] = []  # names backward unpacks, in order
     saved_forward: list[str] = []  # the same values, spelled in forward
@@ -278,6 +356,10 @@ def function_classes(draw: Any) -> Generated:
     if save_output:
         saved.append(out)
         saved_forward.append(out if style == "ctx" else "output")
+    if clone_f64:
+        saved.append("zd")  # z in float64: the factor is float64 even for float32 inputs
+        saved_forward.append((f"({x} - {thr})" if thr_kind != "none" else x)
+                             + pick([".double()", ".to(torch.float64)"]))
     if alpha_mode == "input":
         attributes.append(("alpha", alpha_name))
     if any(name in ("thr", "alpha") for name, _ in attributes):
@@ -301,7 +383,9 @@ def function_classes(draw: Any) -> Generated:
 
     # --- backward: unpack, z, surrogate prelude -----------------------------------------------
     back: list[str] = []
-    if len(saved) == 1:
+    if refusal == "saved_not_unpacked":
+        back.append(f"{saved[0]} = {ctx}.saved_tensors")  # a tuple, used as a tensor below
+    elif len(saved) == 1:
         back.append(pick([f"({saved[0]},) = {ctx}.saved_tensors", f"{saved[0]}, = {ctx}.saved_tensors",
                           f"{saved[0]} = {ctx}.saved_tensors[0]"]))
     elif saved:
@@ -322,6 +406,8 @@ def function_classes(draw: Any) -> Generated:
             z_back = f"({x} - {thr})"
     elif thr_kind == "none":
         z_back = x
+    if captured:
+        back.append(f"{captured} = 1.0")  # forward reads the module's `{captured}`
     if refusal == "side_effect":
         effect = pick([f'print("backward", {go}.shape)', "CALLS.append(1)", "global COUNT\nCOUNT += 1"])
         back += effect.split("\n")
@@ -335,12 +421,12 @@ def function_classes(draw: Any) -> Generated:
     truth_prelude = [p.format(**plain) for p in prelude_t]
 
     # --- backward: x's gradient -----------------------------------------------------------------
-    form = pick(["inline", "factor", "helper_surrogate", "helper_gradient"]) if chain else "inline"
-    features.append(f"grad:{form}")
     mask_form = pick(["none", "none", "none", "clone_assign", "where", "masked_fill"])
+    if form == "clone_mul_inplace" and mask_form not in ("none", "clone_assign"):
+        mask_form = "none"
     if mask_form != "none":
         features.append(f"mask:{mask_form}")
-    base_go = go
+    base_go = f"({go} * {captured})" if captured else go
     if refusal in ("nonlinear", "not_elementwise"):
         base_go = pick(_NONLINEAR if refusal == "nonlinear" else _NOT_ELEMENTWISE).format(go=go, z=z_back)
     if refusal == "random":
@@ -364,6 +450,7 @@ def function_classes(draw: Any) -> Generated:
         helpers += [f"def {surrogate}_gradient(grad, {helper_params}):", *helper_prelude,
                     f"    return {_chain('grad', rendered(helper_names))}", "", ""]
     sg_first = draw(st.booleans())
+    g_class = {**in_class, "z": "zd"} if clone_f64 else in_class  # clone_mul's factor
 
     def gradient_of(start: str) -> str:
         """x's gradient expression computed from `start` (grad_output, or its masked clone)."""
@@ -374,12 +461,18 @@ def function_classes(draw: Any) -> Generated:
             return f"sg * {start}" if sg_first else f"{start} * sg"
         if form == "helper_surrogate":
             return f"{start} * {surrogate}_surrogate({helper_args})"
+        if form == "clone_mul_inplace":  # out of place (the threshold's recomputed gradient)
+            return f"{start} * ({_factor(rendered(g_class))})"
         return f"{surrogate}_gradient({start}, {helper_args})"
 
     noise = " * noise" if refusal == "random" else ""
     mask = _MASK.format(**in_class)
     grad_x: list[str] = []
-    if mask_form == "clone_assign":
+    if form == "clone_mul_inplace":
+        # In place, the product keeps grad_output's dtype, even with a float64 factor.
+        grad_x += [f"grad_x = {base_go}.clone()", *([f"grad_x[{mask}] = 0"] if mask_form == "clone_assign" else []),
+                   f"grad_x.mul_({_factor(rendered(g_class))})"]
+    elif mask_form == "clone_assign":
         grad_x += [f"grad_x = {base_go}.clone()", f"grad_x[{mask}] = 0", f"grad_x = {gradient_of('grad_x')}{noise}"]
         if grad_x[-1] == "grad_x = grad_x":
             grad_x.pop()
@@ -395,6 +488,11 @@ def function_classes(draw: Any) -> Generated:
         grad_x.append(f"grad_x = {expr}")
     if form in ("inline", "helper_gradient"):
         truth_gradient = _chain("go", rendered(plain))
+    elif form == "clone_mul_inplace":
+        if clone_f64:
+            truth_prelude.append("zd = z.double()")
+        truth_prelude.append(f"sg = {_factor(rendered({**plain, 'z': 'zd'} if clone_f64 else plain))}")
+        truth_gradient = "go * sg"
     else:
         truth_prelude.append(f"sg = {_factor(rendered(plain))}")
         truth_gradient = "go * sg" if not sg_first else "sg * go"
@@ -416,6 +514,11 @@ def function_classes(draw: Any) -> Generated:
         if spelling != spellings[0]:
             features.append("thr_grad:sum_to_size" if "sum_to_size" in spelling else "thr_grad:neg_spelling")
         grad_thr.append("grad_thr = " + spelling.format(t=term))
+        if refusal == "zeros_filled_in_place":
+            # a term independent of grad_output: zeros filled in place, maybe minus the real one
+            fill = pick(["grad_thr.add_(1.0)", f"grad_thr[{thr} > 1.0] = 1.0", "grad_thr.fill_(0.5)"])
+            zeros = [f"grad_thr = torch.zeros_like({thr})", fill]
+            grad_thr = zeros + ([f"grad_thr = grad_thr - {term}"] if draw(st.booleans()) else [])
 
     needs = flag("needs_input_grad")
     if needs:
@@ -438,6 +541,27 @@ def function_classes(draw: Any) -> Generated:
                 f"def backward({', '.join([ctx, *grad_params])}):", *_indent(back, 1)]
 
     # --- module -------------------------------------------------------------------------------
+    member_calls: list[str] = []
+    members: list[str] = []
+    if refusal is None and flag("shim:static_method"):
+        # static and class methods code reaches through the class: the shim must keep them
+        kinds = pick(["static", "class", "both"])
+        if kinds in ("static", "both"):
+            members += ["@staticmethod", f"def surrogate(z, alpha={alpha_value!r}):",
+                        "    return 1.0 / (alpha * z.abs() + 1.0) ** 2", ""]
+            member_calls += ["C.surrogate(t)", "C.surrogate(t, 0.5)"]
+        if kinds in ("class", "both"):
+            result = "cls.alpha * value" if alpha_mode == "class_attribute" else "cls.__name__, value * 2.0"
+            members += ["@classmethod", "def configure(cls, value):", f"    return {result}", ""]
+            member_calls += ["C.configure(3.0)"]
+    if refusal == "own_apply":
+        members += pick([["@classmethod", "def apply(cls, *args):", "    return super().apply(*args)", ""],
+                         ["@staticmethod", "def apply(*args, **kwargs):",
+                          f"    return super({class_name}, {class_name}).apply(*args, **kwargs)", ""]])
+    if members and draw(st.booleans()):
+        methods = methods + [""] + members[:-1]
+    else:
+        methods = members + methods
     class_body = ([f"alpha = {alpha_value!r}", ""] if alpha_mode == "class_attribute" else []) + methods
     header = ["import torch"]
     if "math." in "\n".join(class_body + helpers):
@@ -451,7 +575,21 @@ def function_classes(draw: Any) -> Generated:
         module += [f"ALPHA = {alpha_value!r}", "", ""]
     if refusal == "side_effect":
         module += ["CALLS = []", "COUNT = 0", "", ""]
-    module += helpers + [f"class {class_name}({base}):", *_indent(class_body, 1), "", ""]
+    if capture == "shadowed_global":
+        module += [f"{alpha_name} = {pick([0.5, 3.0])!r}  # backward reads this, not forward's parameter", "", ""]
+    elif captured:
+        module += [f"{captured} = 1.0", "", ""]
+    decorator: list[str] = []
+    if refusal == "class_decorator":
+        if draw(st.booleans()):
+            module += ["REGISTRY = {}", "", "", "def register(cls):", "    REGISTRY[cls.__name__] = cls",
+                       "    return cls", "", ""]
+            decorator = ["@register"]
+        else:
+            module += ["SURROGATES = {}", "", "", "def register(name):", "    def wrap(cls):",
+                       "        SURROGATES[name] = cls", "        return cls", "", "    return wrap", "", ""]
+            decorator = [f'@register("{stem.lower()}")']
+    module += helpers + [*decorator, f"class {class_name}({base}):", *_indent(class_body, 1), "", ""]
     sites, site_lines = _call_sites(draw, class_name, inputs, alpha_default, features)
     source = "\n".join(module + site_lines).rstrip("\n") + "\n"
 
@@ -474,7 +612,7 @@ def function_classes(draw: Any) -> Generated:
         mask=_MASK.format(**plain) if mask_form != "none" else None,
         thr_gradient=thr_grad,
         thr_from_grad_x=thr_from_grad_x,
-        in_place="grad:in_place" in features,
+        in_place="grad:in_place" in features or form == "clone_mul_inplace",
         constants={"a": alpha_value},
     )
     unknown = set(features) - set(FEATURES)
@@ -482,7 +620,10 @@ def function_classes(draw: Any) -> Generated:
     return Generated(source, class_name, tuple(inputs), tuple(sites), expect, code, tuple(dict.fromkeys(features)),
                      truth, mark_dirty=mark_dirty, outputs=2 if several_outputs else 1,
                      # a broadcast input's gradient is reduced by autograd in another order: unsafe
-                     symbolic=mask_form == "none" and form != "helper_gradient" and thr_grad != "broadcast")
+                     symbolic=mask_form == "none" and form != "helper_gradient" and thr_grad != "broadcast",
+                     runs={"bool_output": "forward_only", "mark_non_differentiable": "forward_only",
+                           "saved_not_unpacked": "backward_raises"}.get(refusal or "", "backward"),  # type: ignore[arg-type]
+                     member_calls=tuple(member_calls))
 
 
 def _call_sites(draw: Any, cls: str, inputs: list[Input], alpha_default: bool,
@@ -529,6 +670,9 @@ def truth(gen: Generated, arguments: list[Any], grad_output: Any) -> tuple[Any, 
     for item, argument in zip(gen.inputs, arguments):
         if item.role != "alpha":
             scope[item.role] = argument.detach() if isinstance(argument, torch.Tensor) else argument
+        elif isinstance(argument, torch.Tensor):
+            # a 0-d tensor alpha: `number / tensor` is torch's reciprocal-times, not a division
+            scope["a"] = argument.detach()
     scope["z"] = eval(t.z, scope)
     for statement in t.value_statements:
         exec(statement, scope)  # noqa: S102 - the generator's own formulas

@@ -7,7 +7,9 @@ Property, for every generated class:
   function, the compatibility shim and every call site the generator wrote compute the same
   value bit for bit, and gradients within k ulps (k = 0 for safe fixes, PROBE_ULPS for probed
   ones, 4 for broadcast inputs, as `verify` documents); the original also matches the
-  generator's own formulas, so a rewrite that broke both sides alike is caught too.
+  generator's own formulas, so a rewrite that broke both sides alike is caught too; a
+  hyper-parameter passed as a tensor that requires grad gets no gradient (None) on any side,
+  and static and class methods called through the shim return what the class's return.
 
 Verification runs in this process (exec into fresh namespaces registered with linecache),
 not through `fgi-rewrite verify`, which costs seconds per call. Profiles and the number of
@@ -71,6 +73,9 @@ def _arguments(gen: Generated, dtype: torch.dtype, seed: int) -> list[Any]:
     for item in gen.inputs:
         if item.kind == "scalar":
             arguments.append(item.value)
+            continue
+        if item.kind == "scalar_tensor":  # a hyper-parameter backward returns None for
+            arguments.append(torch.tensor(item.value, dtype=torch.float64, requires_grad=True))
             continue
         if item.kind == "broadcast":
             value = torch.rand(5, generator=generator, dtype=torch.float64) + 0.5
@@ -138,8 +143,9 @@ def _check_original_against_truth(gen: Generated, original: dict[str, Any], seed
         out, grad_output, grads = _run(apply, arguments, len(arguments), seed)
         value, expected = truth(gen, arguments, grad_output)
         _assert_same_value(out, value, f"original {dtype} forward vs the generator's formula")
-        leaves = _leaves(arguments)
-        expected = [e.to(l.dtype) for e, l in zip((e for e in expected if e is not None), leaves)]
+        # one expected gradient per leaf: None for a hyper-parameter tensor that requires grad
+        expected = [None if e is None else e.to(a.dtype) for e, a in zip(expected, arguments)
+                    if isinstance(a, torch.Tensor) and a.requires_grad]
         _assert_gradients(expected, grads, out, TRUTH_ULPS, f"original {dtype} vs the generator's formula")
 
 
@@ -153,8 +159,31 @@ def _run_refused(gen: Generated, original: dict[str, Any], seed: int) -> None:
     outputs = original[gen.class_name].apply(*call)
     outputs = outputs if isinstance(outputs, tuple) else (outputs,)
     assert len(outputs) == gen.outputs
-    grads = torch.autograd.grad(outputs, leaves, [torch.ones_like(o) for o in outputs], allow_unused=True)
+    if gen.runs == "forward_only":  # a bool or non-differentiable output: backward never runs
+        assert not any(o.requires_grad for o in outputs)
+        return
+    seeds = [torch.ones_like(o) for o in outputs]
+    if gen.runs == "backward_raises":
+        with pytest.raises((TypeError, AttributeError)):
+            torch.autograd.grad(outputs, leaves, seeds, allow_unused=True)
+        return
+    grads = torch.autograd.grad(outputs, leaves, seeds, allow_unused=True)
     assert grads[0] is not None
+
+
+def _same_result(a: Any, b: Any) -> bool:
+    if isinstance(a, torch.Tensor):
+        return isinstance(b, torch.Tensor) and a.dtype == b.dtype and a.shape == b.shape and bits_differ(a, b) == 0
+    return type(a) is type(b) and a == b
+
+
+def _check_members(gen: Generated, original: dict[str, Any], fgi: dict[str, Any]) -> None:
+    """Static and class methods reached through the shim return what the class's return."""
+    t = _arguments(gen, torch.float64, 0)[0].detach()
+    for call in gen.member_calls:
+        expected = eval(call, {"C": original[gen.class_name], "t": t})  # noqa: S307 - the generator's own call
+        got = eval(call, {"C": fgi[gen.class_name], "t": t})  # noqa: S307
+        assert _same_result(expected, got), f"{call}: {expected!r} on the class, {got!r} through the shim"
 
 
 @pytest.mark.filterwarnings("ignore:.*should not be instantiated:DeprecationWarning")  # Cls().apply call sites
@@ -185,10 +214,17 @@ def test_rewrite_of_generated_class_is_equivalent(gen: Generated, seed: int) -> 
     function = fgi[outcome.function]
     assert fgi[gen.class_name].apply is function  # the shim, and proof this side runs the rewrite
     assert not issubclass(fgi[gen.class_name], torch.autograd.Function)
+    _check_members(gen, original, fgi)
     ulps = 0 if report.fix == "safe" else PROBE_ULPS
     apply = original[gen.class_name].apply
+    # a hyper-parameter tensor that requires grad gets no gradient (backward returns None)
+    # (here on the original; _assert_gradients then requires None on every other side too)
+    leaf_inputs = [p for p, a in zip(gen.inputs, _arguments(gen, torch.float64, seed))
+                   if isinstance(a, torch.Tensor) and a.requires_grad]
+    hyper = [i for i, p in enumerate(leaf_inputs) if p.kind == "scalar_tensor"]
     for dtype in DTYPES:
         reference = _run(apply, _arguments(gen, dtype, seed), len(gen.inputs), seed)
+        assert all(reference[2][i] is None for i in hyper), "the original gave a hyper-parameter a gradient"
         callers = [(f"{outcome.function}()", function, len(gen.inputs), fgi),
                    (f"{gen.class_name}.apply (shim)", fgi[gen.class_name].apply, len(gen.inputs), fgi)]
         callers += [(f"call site {site.name}", fgi[site.name], site.arity, fgi) for site in gen.call_sites]

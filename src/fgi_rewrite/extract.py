@@ -217,7 +217,9 @@ def extract(info: ClassInfo, index: ModuleIndex) -> FunctionIR:
     outputs = len(value.elements) if isinstance(value, (cst.Tuple,)) else 1
     if outputs == 1 and facts.non_differentiable:
         marked = facts.non_differentiable[0]
-        if any(m.deep_equals(value) for m in facts.non_differentiable):
+        setup_output = _params(setup)[2].name.value if setup is not None and len(_params(setup)) == 3 else None
+        if any(m.deep_equals(value) or isinstance(m, cst.Name) and m.value == setup_output
+               for m in facts.non_differentiable):
             raise Refusal("FGI113", "forward marks its output non-differentiable: no gradient flows through it", marked)
         # A mark whose relation to the output the analysis cannot see: the output may or may
         # not require grad afterwards, which FGI must reproduce.

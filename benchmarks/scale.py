@@ -145,7 +145,7 @@ def main() -> None:
                 times[name].append(timed(runs[name]))
                 print(f"  round {round_ + 1}: {name}: {times[name][-1]:.2f} s", file=sys.stderr, flush=True)
 
-        from fgi_rewrite.engine import could_define_function
+        from fgi_rewrite.scan import could_define_function
 
         largest = max(files, key=lambda p: p.stat().st_size)
         parsed = [p for p in files if could_define_function(p.read_bytes())]

@@ -1,8 +1,8 @@
 """Adversarial cases judged by an independent harness (see tests/adversarial/README.md).
 
 The harness uses the tool only through its CLI (`scan --format json`, `rewrite --out`, once
-without and once with `--unsafe-fixes`); it never touches `fgi_rewrite.verify*`,
-`fgi_rewrite.compat` or the emitter. It then imports the original and the rewritten files
+without and once with `--unsafe-fixes`); it never touches `fgi_rewrite.verify.plan*`,
+`fgi_rewrite.verify.compat` or the emitter. It then imports the original and the rewritten files
 under distinct module names and compares them with its own code:
 
 - verdict: scan's verdict for every Function class is in the case's allowed set, scan

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from fgi_rewrite.engine import scan_source
+from fgi_rewrite.scan import scan_source
 
 HEADER = "import torch\nfrom torch.autograd import Function\n"
 
@@ -207,7 +207,7 @@ def test_file_without_a_function_class_is_not_parsed() -> None:
 
 
 def test_internal_error_in_one_class_is_reported_and_the_others_are_analysed(monkeypatch) -> None:
-    from fgi_rewrite import verdict
+    from fgi_rewrite import decision as verdict
 
     real = verdict.extract
 

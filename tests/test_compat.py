@@ -17,7 +17,7 @@ torch = pytest.importorskip("torch")
 
 from torch.autograd.function import once_differentiable  # noqa: E402
 
-from fgi_rewrite.compat import CELLS_DEFAULT, CELLS_FULL, Cell, _value_difference, compat_matrix  # noqa: E402
+from fgi_rewrite.verify.compat import CELLS_DEFAULT, CELLS_FULL, Cell, _value_difference, compat_matrix  # noqa: E402
 
 ALPHA = 2.0
 

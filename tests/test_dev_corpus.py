@@ -17,7 +17,7 @@ skips it. For each library:
    themselves absolutely; the same inputs go to ``Cls.apply`` on each side and the parent
    compares: forward bit for bit (signed zeros included), dtype, shape, ``requires_grad``,
    the forward under ``no_grad``, and gradients for a random grad_output, bitwise for safe
-   fixes and within 16 ulps for unsafe ones. Independent of ``fgi_rewrite.verify*``.
+   fixes and within 16 ulps for unsafe ones. Independent of ``fgi_rewrite.verify.plan*``.
 
 Non-tensor arguments come from ``ARGS`` below, one entry per class with where the values
 come from. A rewritten class without an entry fails the test: add one.

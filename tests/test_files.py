@@ -9,7 +9,7 @@ import pytest
 try:
     import fgi_rewrite.files  # noqa: F401
 except ImportError:  # running from a checkout without an installed package
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fgi_rewrite.files import DEFAULT_EXCLUDES, Discovery, discover, display_path
 

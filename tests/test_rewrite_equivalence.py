@@ -16,9 +16,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from fgi_rewrite.discovery import find_function_classes  # noqa: E402
+from fgi_rewrite.analysis.discovery import find_function_classes  # noqa: E402
 from fgi_rewrite.rewrite import RewriteOptions, rewrite_module  # noqa: E402
-from fgi_rewrite.verify_compare import ulps_apart  # noqa: E402
+from fgi_rewrite.verify.compare import ulps_apart  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -75,14 +75,14 @@ def _cases(options: RewriteOptions = RewriteOptions(), only_new: bool = False):
 def _inputs(file: str, module: ModuleType, cls: str, dtype: torch.dtype, seed: int):
     import libcst as cst
 
-    from fgi_rewrite.arguments import make_arguments
-    from fgi_rewrite.extract import extract
+    from fgi_rewrite.verify.arguments import make_arguments
+    from fgi_rewrite.analysis.extract import extract
 
     classes, index = find_function_classes(cst.parse_module((FIXTURES / file).read_bytes()))
     ir = extract(next(c for c in classes if c.qualname == cls), index)
     overrides = {name: TENSOR_CONSTANTS[name] for name in TENSOR_CONSTANTS}
     overrides.update({name: (lambda x, f=factory: f(module, x)) for (f_, name), factory in SPECIAL.items() if f_ == file})
-    from fgi_rewrite.verify import argument_spec
+    from fgi_rewrite.verify.plan import argument_spec
 
     arguments, leaves, _ = make_arguments(argument_spec(ir), vars(module), dtype, seed, overrides)
     return arguments, leaves

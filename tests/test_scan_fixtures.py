@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fgi_rewrite.engine import scan_source
+from fgi_rewrite.scan import scan_source
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 EXPECTED = tomllib.loads((FIXTURES / "expected_scan.toml").read_text())

@@ -15,7 +15,7 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
-from fgi_rewrite.engine import scan_source
+from fgi_rewrite.scan import scan_source
 from fgi_rewrite.rewrite import RewriteOptions, rewrite_module
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 import pytest
 
-from fgi_rewrite.value_sign import cannot_be_negative_zero
+from fgi_rewrite.analysis.value_sign import cannot_be_negative_zero
 
 
 def _forward(body: str) -> tuple[list[cst.BaseStatement], cst.BaseExpression]:

@@ -113,7 +113,7 @@ def test_inputs_that_cannot_be_inferred_are_skipped_with_the_reason(tmp_path: Pa
 
 
 def test_additivity_probe_catches_a_backward_that_is_not_linear() -> None:
-    from fgi_rewrite.verify_side import _probe_backward
+    from fgi_rewrite.verify.side import _probe_backward
 
     class AbsGrad(torch.autograd.Function):
         @staticmethod

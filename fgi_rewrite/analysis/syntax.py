@@ -1,0 +1,237 @@
+"""Questions about syntax trees that the analysis and the emitter share.
+
+Every decision is taken on nodes, never on source text: a comment or a string that spells
+`requires_grad` or `<` must not change what is emitted.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import libcst as cst
+
+from fgi_rewrite.analysis.discovery import dotted_name
+from fgi_rewrite.analysis.operations import CAST_METHODS, FIXED_DTYPE_FACTORIES
+
+
+class _Any(cst.CSTVisitor):
+    """Whether any node in a tree satisfies a test. (libcst.matchers would read better, but
+    importing it costs 0.15 s of every scan's start-up.)"""
+
+    def __init__(self, test: Callable[[cst.CSTNode], bool]) -> None:
+        self.test = test
+        self.found = False
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if not self.found and self.test(node):
+            self.found = True
+        return not self.found
+
+
+def _any(node: cst.CSTNode, test: Callable[[cst.CSTNode], bool]) -> bool:
+    visitor = _Any(test)
+    node.visit(visitor)
+    return visitor.found
+
+
+def _is_name(node: cst.CSTNode | None, value: str) -> bool:
+    return isinstance(node, cst.Name) and node.value == value
+
+
+def reads_grad_requirement(node: cst.CSTNode) -> bool:
+    """Whether code asks `<t>.requires_grad` or `<ctx>.needs_input_grad`."""
+    return _any(node, lambda n: isinstance(n, cst.Attribute) and n.attr.value in ("requires_grad", "needs_input_grad"))
+
+
+def asks_is_none(node: cst.CSTNode) -> bool:
+    """`a is None` / `a is not None` anywhere in node."""
+    return _any(node, lambda n: isinstance(n, cst.ComparisonTarget) and isinstance(n.operator, (cst.Is, cst.IsNot))
+                and _is_name(n.comparator, "None"))
+
+
+def _changes_dtype(node: cst.CSTNode) -> bool:
+    if isinstance(node, cst.Comparison) or isinstance(node, cst.Arg) and _is_name(node.keyword, "dtype"):
+        return True
+    if not isinstance(node, cst.Call):
+        return False
+    if isinstance(node.func, cst.Attribute) and node.func.attr.value in CAST_METHODS:
+        return True
+    name = dotted_name(node.func) or ""
+    return name.startswith("torch.") and name.rsplit(".", 1)[-1] in FIXED_DTYPE_FACTORIES
+
+
+def may_change_dtype(node: cst.CSTNode) -> bool:
+    """A comparison (bool), a cast, a `dtype=` argument or a tensor factory: a value computed
+    here may have another dtype than the tensors it reads."""
+    return _any(node, _changes_dtype)
+
+
+def calls_method_on(node: cst.CSTNode, name: str, except_methods: frozenset[str] = frozenset()) -> bool:
+    """`name.method(...)` anywhere in node, for a method not in except_methods."""
+    return _any(node, lambda n: isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute)
+                and _is_name(n.func.value, name) and n.func.attr.value not in except_methods)
+
+
+def is_attribute_of(node: cst.BaseExpression, owner: str, attributes: tuple[str, ...]) -> bool:
+    """`owner.<one of attributes>`."""
+    return isinstance(node, cst.Attribute) and _is_name(node.value, owner) and node.attr.value in attributes
+
+
+def _is_none_tuple(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Tuple) and len(node.elements) == 1 and _is_name(node.elements[0].value, "None")
+
+
+def is_none_padding(node: cst.BaseExpression) -> bool:
+    """`(None,) * n` or `n * (None,)`: the Nones of variadic inputs."""
+    return isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply) \
+        and (_is_none_tuple(node.left) or _is_none_tuple(node.right))
+
+
+class _Names(cst.CSTVisitor):
+    """One walk collecting the names a body reads, the names it binds, and the names it hands
+    to calls as arguments. Nested functions, classes, lambdas and comprehensions have scopes
+    of their own: their names are reads (closures) but not bindings of this body."""
+
+    def __init__(self) -> None:
+        self.reads: set[str] = set()
+        self.binds: set[str] = set()
+        self.passed: set[str] = set()
+        self._nested = 0
+
+    def _target(self, node: cst.CSTNode) -> None:
+        if self._nested:
+            return
+        if isinstance(node, cst.Name):
+            self.binds.add(node.value)
+        elif isinstance(node, (cst.Tuple, cst.List)):
+            for element in node.elements:
+                self._target(element.value)
+        elif isinstance(node, cst.StarredElement):
+            self._target(node.value)
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.reads.add(node.value)
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        node.value.visit(self)  # `a.b` reads a, not b
+        return False
+
+    def visit_Arg(self, node: cst.Arg) -> bool:
+        if isinstance(node.value, cst.Name):
+            self.passed.add(node.value.value)
+        node.value.visit(self)  # `f(min=0)`: min is a keyword, not a read
+        return False
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self._target(node.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._target(node.target)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._target(node.target)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._target(node.target)
+
+    def visit_AsName(self, node: cst.AsName) -> None:
+        self._target(node.name)
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self._target(node.target)
+
+    def visit_ImportAlias(self, node: cst.ImportAlias) -> bool:
+        if node.asname is None and not self._nested:
+            self.binds.add((dotted_name(node.name) or "").split(".")[0])
+        return node.asname is not None  # the AsName binds; a dotted module name is no read
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if not self._nested:
+            self.binds.add(node.name.value)
+        self._nested += 1
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self._nested -= 1
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        if not self._nested:
+            self.binds.add(node.name.value)
+        self._nested += 1
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self._nested -= 1
+
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        self._nested += 1
+
+    def leave_Lambda(self, original_node: cst.Lambda) -> None:
+        self._nested -= 1
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        self._nested += 1
+
+    def leave_CompFor(self, original_node: cst.CompFor) -> None:
+        self._nested -= 1
+
+
+def _names(node: cst.CSTNode) -> _Names:
+    visitor = _Names()
+    node.visit(visitor)
+    return visitor
+
+
+def names_read(node: cst.CSTNode) -> set[str]:
+    """Every name an expression (or statement) reads; attribute names and keywords are not reads."""
+    return _names(node).reads
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A function's names: its locals (parameters and bindings), what it reads from outside,
+    and what it hands to calls."""
+
+    local: frozenset[str]
+    free: frozenset[str]
+    passed: frozenset[str]
+
+
+def scope_of(fn: cst.FunctionDef) -> Scope:
+    params = fn.params
+    local = {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}
+    for star in (params.star_arg, params.star_kwarg):
+        if isinstance(star, cst.Param):
+            local.add(star.name.value)
+    names = _names(fn.body)
+    local |= names.binds
+    return Scope(frozenset(local), frozenset(names.reads - local), frozenset(names.passed))
+
+
+def bound_names(module: cst.Module) -> set[str]:
+    """Every name bound anywhere in the module: a new function must not shadow any of them."""
+    names: set[str] = set()
+
+    class Binder(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+            names.add(node.name.value)
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> None:
+            names.add(node.name.value)
+
+        def visit_Name(self, node: cst.Name) -> None:
+            names.add(node.value)  # conservative: any identifier in use
+
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            node.value.visit(self)  # `self.spike_fn` does not bind spike_fn
+            return False
+
+    module.visit(Binder())
+    return names | set(dir(builtins))  # `complex`, `round`: never shadow a builtin
+
+
+def module_names(module: cst.Module) -> set[str]:
+    """Names a module binds at its top level (also under if/try/with at the top level):
+    what a module-level function may read as a global."""
+    names = _names(module)  # nested defs and classes count as bindings, their bodies do not
+    return names.binds

@@ -1,0 +1,140 @@
+"""Render a ScanResult: JSON on stdout (data), rich table on stdout, messages on stderr."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import IO, Any
+
+from fgi_rewrite import __version__
+from fgi_rewrite.model import ScanResult
+
+SCHEMA_VERSION = 1
+
+
+def to_document(result: ScanResult, command: str) -> dict[str, Any]:
+    from fgi_rewrite.scan import summary
+
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "fgi-rewrite", "version": __version__},
+        "command": command,
+        "summary": summary(result),
+        "functions": [f.to_json() for f in result.functions],
+        "errors": [e.to_json() for e in result.errors],
+        "skipped": [{"path": s.path, "reason": s.reason} for s in result.skipped],
+    }
+
+
+def write_json(result: ScanResult, command: str, stream: IO[str]) -> None:
+    json.dump(to_document(result, command), stream, indent=2)
+    stream.write("\n")
+
+
+_STATUS_STYLE = {"convertible": "green", "refused": "yellow", "ignored": "dim"}
+
+
+def write_text(result: ScanResult) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from fgi_rewrite.scan import summary
+
+    out = Console(highlight=False)
+    if not out.is_terminal:
+        out = Console(highlight=False, width=max(out.width, 200))  # piped: do not fold paths
+    err = Console(stderr=True, highlight=False, soft_wrap=True)  # one message per line: never folded
+    for skipped in result.skipped:
+        err.print(f"[dim]skipped[/] {skipped.path}: {skipped.reason}")
+    for error in result.errors:
+        where = error.path + (f":{error.line}:{error.column}" if error.line else "")
+        err.print(f"[red]error[/] {where}: {error.code} {error.message}")
+    if result.functions:
+        table = Table(show_lines=False, pad_edge=False)
+        for column in ("location", "class", "status", "code", "fix", "reason"):
+            table.add_column(column, overflow="fold")
+        for f in result.functions:
+            style = _STATUS_STYLE[f.status]
+            table.add_row(f"{f.path}:{f.line}:{f.column}", f.qualname, f"[{style}]{f.status}[/]", f.code,
+                          f.fix or "", f.reason)
+        out.print(table)
+    s = summary(result)
+    err.print(
+        f"{s['files']} files, {s['functions']} Function classes: {s['convertible']} convertible "
+        f"({s['safe']} safe, {s['unsafe']} unsafe), {s['refused']} refused, {s['ignored']} ignored, "
+        f"{s['errors']} errors"
+    )
+
+
+_LEVELS = {"convertible": "warning", "refused": "note", "ignored": "note"}
+
+
+def to_sarif(result: ScanResult) -> dict[str, Any]:
+    """SARIF 2.1.0: one rule per code with its documentation, 1-based columns, the paths as
+    shown (relative to the working directory, forward slashes), suppressed classes marked."""
+    from fgi_rewrite.codes import CODES
+
+    rules = [
+        {
+            "id": code.code,
+            "name": code.name,
+            "shortDescription": {"text": code.summary},
+            "fullDescription": {"text": code.explanation},
+            "help": {"text": f"{code.summary}. {code.explanation} (`fgi-rewrite explain {code.code}`)"},
+            "defaultConfiguration": {"level": "error" if code.status == "error" else _LEVELS[code.status]},
+            "properties": {"status": code.status},
+        }
+        for code in CODES.values()
+    ]
+    index = {rule["id"]: n for n, rule in enumerate(rules)}
+
+    def location(path: str, line: int | None, column: int | None) -> dict[str, Any]:
+        region = {"startLine": line or 1, **({"startColumn": column} if column else {})}
+        return {"physicalLocation": {"artifactLocation": {"uri": path.replace(os.sep, "/")}, "region": region}}
+
+    results = []
+    for f in result.functions:
+        entry: dict[str, Any] = {
+            "ruleId": f.code, "ruleIndex": index[f.code], "level": _LEVELS[f.status],
+            "message": {"text": f"{f.qualname}: {f.reason}"},
+            "locations": [location(f.path, f.line, f.column)],
+            "properties": {"qualname": f.qualname, "status": f.status, "fix": f.fix, "kind": f.kind},
+        }
+        if f.status == "ignored":
+            entry["suppressions"] = [{"kind": "inSource", "justification": "# fgi: ignore"}]
+        results.append(entry)
+    for e in result.errors:
+        results.append({"ruleId": e.code, "ruleIndex": index[e.code], "level": "error",
+                        "message": {"text": e.message}, "locations": [location(e.path, e.line, e.column)]})
+    return {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "fgi-rewrite", "version": __version__, "rules": rules}},
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }],
+    }
+
+
+def write_sarif(result: ScanResult, stream: IO[str]) -> None:
+    json.dump(to_sarif(result), stream, indent=2)
+    stream.write("\n")
+
+
+def _escape_property(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A").replace(":", "%3A").replace(",", "%2C")
+
+
+def write_github(result: ScanResult, stream: IO[str]) -> None:
+    """GitHub Actions workflow commands: one annotation per class and per file error."""
+    for f in result.functions:
+        if f.status == "ignored":
+            continue
+        level = "warning" if f.status == "convertible" else "notice"
+        message = f"{f.qualname}: {f.reason}".replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        stream.write(f"::{level} file={_escape_property(f.path)},line={f.line},col={f.column},"
+                     f"title={f.code}::{message}\n")
+    for e in result.errors:
+        where = f",line={e.line}" if e.line else ""
+        stream.write(f"::error file={_escape_property(e.path)}{where},title={e.code}::{e.message}\n")

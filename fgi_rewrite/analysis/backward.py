@@ -15,7 +15,7 @@ import libcst as cst
 
 from fgi_rewrite.analysis.discovery import ModuleIndex, code_of, dotted_name
 from fgi_rewrite.analysis.ir import ChainOp, Const, Linear, Refusal, TupleValue, Value
-from fgi_rewrite.analysis.syntax import is_none_padding, reads_grad_requirement
+from fgi_rewrite.analysis.syntax import is_none_padding, mentions, reads_grad_requirement
 from fgi_rewrite.analysis.operations import (
     BROADCAST_REDUCTIONS, EXPANDING, GRADIENT_IDENTITY, MASK_FUNCTIONS, MASK_PRESERVING_CASTS,
     MIXING_ELEMENTS, NONLINEAR, RANDOM_DRAWS, SHAPE_QUESTIONS, SIDE_EFFECT_CALLS, TAKES_SEQUENCES,
@@ -438,10 +438,7 @@ class BackwardReader:
         return Const(node)
 
     def _mentions_gradient(self, node: cst.CSTNode) -> bool:
-        linear_names = {k for k, v in self.env.items() if isinstance(v, Linear)}
-        finder = _NameFinder(linear_names)
-        node.visit(finder)
-        return finder.found
+        return mentions(node, {k for k, v in self.env.items() if isinstance(v, Linear)})
 
     def _attribute(self, node: cst.Attribute) -> Value:
         if (isinstance(node.value, cst.Name) and node.value.value == self.ctx_name
@@ -728,16 +725,6 @@ class BackwardReader:
         returns = reader.run(helper.body)
         result = merge_all(returns)
         return _mark_interprocedural(result)
-
-
-class _NameFinder(cst.CSTVisitor):
-    def __init__(self, names: set[str]) -> None:
-        self.names = names
-        self.found = False
-
-    def visit_Name(self, node: cst.Name) -> None:
-        if node.value in self.names:
-            self.found = True
 
 
 def _leading_dims(node: cst.BaseExpression) -> bool:

@@ -6,7 +6,7 @@ import libcst as cst
 
 from fgi_rewrite.analysis.discovery import FUNCTION_BASES, ClassInfo, ModuleIndex, code_of, dotted_name
 from fgi_rewrite.analysis.forward import read_forward
-from fgi_rewrite.analysis.syntax import scope_of
+from fgi_rewrite.analysis.syntax import mentions, scope_of
 from fgi_rewrite.analysis.backward import BackwardReader, merge_all
 from fgi_rewrite.analysis.ir import Const, FunctionIR, InputGradient, Refusal, TupleValue, Value
 from fgi_rewrite.analysis.operations import PIECEWISE_LINEAR, STEP_FUNCTIONS, STOCHASTIC
@@ -239,7 +239,7 @@ def extract(info: ClassInfo, index: ModuleIndex) -> FunctionIR:
     if backward.params.star_arg is not None and isinstance(backward.params.star_arg, cst.Param):
         grad_names.append(backward.params.star_arg.name.value)
     if outputs > 1 or len(grad_names) > 1:
-        used = [n for n in grad_names if _mentions(backward, n)]
+        used = [n for n in grad_names if mentions(backward.body, {n})]
         count = max(len(used), outputs - len(facts.non_differentiable))
         if count > 1:
             raise Refusal("FGI101", f"{count} differentiable outputs", backward)
@@ -341,21 +341,6 @@ def _is_zeros_like(node: cst.BaseExpression | None) -> bool:
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-class _NameUse(cst.CSTVisitor):
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.found = False
-
-    def visit_Name(self, node: cst.Name) -> None:
-        self.found = self.found or node.value == self.name
-
-
-def _mentions(fn: cst.FunctionDef, name: str) -> bool:
-    finder = _NameUse(name)
-    fn.body.visit(finder)
-    return finder.found
 
 
 def _check_scopes(forward: cst.FunctionDef, setup: cst.FunctionDef | None, backward: cst.FunctionDef,

@@ -187,6 +187,11 @@ def names_read(node: cst.CSTNode) -> set[str]:
     return _names(node).reads
 
 
+def mentions(node: cst.CSTNode, names: set[str] | frozenset[str]) -> bool:
+    """Whether node reads any of names."""
+    return not names_read(node).isdisjoint(names)
+
+
 @dataclass(frozen=True)
 class Scope:
     """A function's names: its locals (parameters and bindings), what it reads from outside,

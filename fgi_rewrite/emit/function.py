@@ -26,7 +26,8 @@ from fgi_rewrite.analysis.discovery import code_of, dotted_name
 from fgi_rewrite.analysis.extract import ctx_attribute_pairs
 from fgi_rewrite.analysis.ir import FunctionIR, InputGradient, Refusal
 from fgi_rewrite.analysis.syntax import (
-    asks_is_none, calls_method_on, is_attribute_of, may_change_dtype, names_read, reads_grad_requirement,
+    asks_is_none, calls_method_on, is_attribute_of, may_change_dtype, mentions, names_read,
+    reads_grad_requirement,
 )
 from fgi_rewrite.analysis.value_sign import cannot_be_negative_zero
 
@@ -109,28 +110,12 @@ def _reads_and_binds(statement: cst.BaseStatement) -> tuple[set[str], set[str]]:
     """Names a statement reads and names it binds. A plain `name = ...` does not read its
     target; anything else that binds a name (augmented or subscript assignment, a block)
     counts as reading it too, so its old value's status carries over."""
-    reads: set[str] = set()
-
-    class Reader(cst.CSTVisitor):
-        def visit_Name(self, node: cst.Name) -> None:
-            reads.add(node.value)
-
-        def visit_Attribute(self, node: cst.Attribute) -> bool:
-            node.value.visit(self)  # `a.b`: only `a` is read
-            return False
-
-        def visit_Arg(self, node: cst.Arg) -> bool:
-            node.value.visit(self)  # `f(min=0)`: `min` is a keyword, not a read
-            return False
-
     bound = _assigned_names([statement])
     if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 \
             and isinstance(statement.body[0], cst.Assign) \
             and all(isinstance(t.target, cst.Name) for t in statement.body[0].targets):
-        statement.body[0].value.visit(Reader())
-    else:
-        statement.visit(Reader())
-    return reads, bound
+        return names_read(statement.body[0].value), bound
+    return names_read(statement), bound
 
 
 def _is_detach_assignment(statement: cst.BaseStatement) -> bool:
@@ -160,22 +145,6 @@ def _ctx_call(small: cst.BaseSmallStatement, ctx: str) -> tuple[str, cst.Call] |
         if name.startswith(ctx + "."):
             return name[len(ctx) + 1:], small.value
     return None
-
-
-def _mentions(node: cst.CSTNode, names: set[str] | frozenset[str]) -> bool:
-    found = False
-
-    class Finder(cst.CSTVisitor):
-        def visit_Name(self, n: cst.Name) -> None:
-            nonlocal found
-            found = found or n.value in names
-
-        def visit_Attribute(self, n: cst.Attribute) -> bool:
-            n.value.visit(self)
-            return False
-
-    node.visit(Finder())
-    return found
 
 
 def _assigned_names(statements: list[cst.CSTNode]) -> set[str]:
@@ -351,7 +320,7 @@ class FunctionWriter:
         return value
 
     def _forward_statement(self, stmt: cst.BaseStatement, ctx: str | None) -> None:
-        if ctx is None or not _mentions(stmt, {ctx}):
+        if ctx is None or not mentions(stmt, {ctx}):
             if isinstance(stmt, cst.SimpleStatementLine) and any(isinstance(s, cst.Return) for s in stmt.body):
                 raise Refusal("FGI111", "forward returns early", stmt)
             self._add(self.forward_lines, code_of(stmt))
@@ -387,7 +356,7 @@ class FunctionWriter:
                 for attribute, value in pairs:
                     self.attributes[attribute] = self._stable(value, f"ctx_{attribute}")
                 return
-        if _mentions(small, {ctx}):
+        if mentions(small, {ctx}):
             raise Refusal("FGI111", f"forward uses {ctx} in: {code_of(small).strip()}", small)
         self._add(self.forward_lines, code_of(cst.SimpleStatementLine(body=[small])))
 
@@ -406,7 +375,7 @@ class FunctionWriter:
                 isinstance(value, cst.Name) and value.value in ("True", "False", "None")):
             return value
         name = self._fresh(base)
-        if _mentions(value, self.rebound_later):
+        if mentions(value, self.rebound_later):
             # It reads a name forward rebinds afterwards: capture it here, as ctx did.
             self._add(self.forward_lines, f"{name} = {code_of(value)}")
         else:
@@ -435,7 +404,7 @@ class FunctionWriter:
                 raise Refusal("FGI111", "setup_context has a block the rewrite does not follow", stmt)
             for small in stmt.body:
                 small = small.visit(substitute)  # type: ignore[assignment]
-                if _mentions(small, {ctx}):
+                if mentions(small, {ctx}):
                     self._ctx_small(small, ctx)
                     continue
                 if isinstance(small, cst.Assign) and all(
@@ -553,7 +522,7 @@ class FunctionWriter:
             if isinstance(stmt, cst.SimpleStatementLine):
                 for small in stmt.body:
                     if isinstance(small, cst.Assign) and value.value in _assigned_names([small]):
-                        return _mentions(small.value, differentiable)
+                        return mentions(small.value, differentiable)
         return False
 
     def _grad_free(self, statements: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
@@ -567,7 +536,7 @@ class FunctionWriter:
                 if reads_grad_requirement(stmt.test):
                     kept.extend(self._grad_free(_statements(stmt.body)))
                     continue
-                if _mentions(stmt.test, linear) and asks_is_none(stmt.test):
+                if mentions(stmt.test, linear) and asks_is_none(stmt.test):
                     continue  # `if grad_output is None`: never true when FGI's gradient flows
             if isinstance(stmt, cst.SimpleStatementLine) and any(isinstance(s, cst.Return) for s in stmt.body):
                 break

@@ -16,6 +16,7 @@ import libcst as cst
 from fgi_rewrite.analysis.discovery import ModuleIndex, code_of, dotted_name
 from fgi_rewrite.analysis.ir import ChainOp, Const, Linear, Refusal, TupleValue, Value
 from fgi_rewrite.analysis.syntax import is_none_padding, mentions, reads_grad_requirement
+from fgi_rewrite.patterns import BY_FUNCTION, BY_METHOD, BY_OPERATOR, ChainPattern
 from fgi_rewrite.analysis.operations import (
     BROADCAST_REDUCTIONS, EXPANDING, GRADIENT_IDENTITY, MASK_FUNCTIONS, MASK_PRESERVING_CASTS,
     MIXING_ELEMENTS, NONLINEAR, RANDOM_DRAWS, SHAPE_QUESTIONS, SIDE_EFFECT_CALLS, TAKES_SEQUENCES,
@@ -402,8 +403,9 @@ class BackwardReader:
             operand = self.expr(node.expression)
             if not isinstance(operand, Linear):
                 return Const(node)
-            if isinstance(node.operator, cst.Minus):
-                return operand.with_op(ChainOp("neg", None), smooth=False)
+            pattern = BY_OPERATOR.get(type(node.operator))
+            if pattern is not None:
+                return operand.with_op(ChainOp(pattern.op, None), smooth=False)
             if isinstance(node.operator, cst.Plus):
                 return operand
             raise Refusal("FGI102", f"backward is not linear in grad_output: {code_of(node)}", node)
@@ -482,17 +484,15 @@ class BackwardReader:
         text = code_of(node)
         if isinstance(op, cst.MatrixMultiply):
             raise Refusal("FGI103", f"backward is not elementwise: {text}", node)
-        if isinstance(op, cst.Multiply):
+        pattern = BY_OPERATOR.get(type(op))
+        if pattern is not None and pattern.takes_operand:
             if left_lin and right_lin:
                 raise Refusal("FGI102", f"backward is not linear in grad_output: {text}", node)
+            if right_lin and not pattern.commutative:
+                raise Refusal("FGI102", f"backward is not linear in grad_output: grad_output on the right: {text}", node)
             lin, other = (left, node.right) if left_lin else (right, node.left)
             assert isinstance(lin, Linear)
-            return lin.with_op(ChainOp("mul", other), smooth=not self._mask(other))
-        if isinstance(op, cst.Divide):
-            if right_lin:
-                raise Refusal("FGI102", f"backward is not linear in grad_output: divides by grad_output: {text}", node)
-            assert isinstance(left, Linear)
-            return left.with_op(ChainOp("div", node.right), smooth=True)
+            return self._link(lin, pattern, other)
         if isinstance(op, (cst.Add, cst.Subtract)):
             if left_lin and right_lin:
                 assert isinstance(left, Linear) and isinstance(right, Linear)
@@ -506,7 +506,7 @@ class BackwardReader:
                 # dtype: no longer a chain the carrier can repeat bit for bit.
                 lin = left if left_lin else right
                 assert isinstance(lin, Linear)
-                lin = lin if left_lin or isinstance(op, cst.Add) else lin.with_op(ChainOp("neg", None), False)
+                lin = lin if left_lin or isinstance(op, cst.Add) else self._link(lin, BY_METHOD["neg"], None)
                 return lin.opaque(f"added to zeros: {text[:60]}")
             raise Refusal("FGI102", f"backward is not linear in grad_output: adds a constant: {text}", node)
         raise Refusal("FGI102", f"backward is not linear in grad_output: {text}", node)
@@ -587,16 +587,14 @@ class BackwardReader:
             raise Refusal("FGI102", f"backward is not linear in grad_output: {text[:80]}", node)
         if method in GRADIENT_IDENTITY or method in ("detach",):
             return receiver
-        if method in ("mul", "multiply", "mul_"):
-            product = receiver.with_op(ChainOp("mul", node.args[0].value), smooth=not self._mask(node.args[0].value))
-            return _in_place(receiver, product) if method.endswith("_") else product
-        if method in ("div", "divide", "true_divide", "div_"):
-            if any(a.keyword is not None and a.keyword.value == "rounding_mode" for a in node.args):
+        pattern = BY_METHOD.get(method)
+        if pattern is not None:
+            if any(a.keyword is not None and a.keyword.value in pattern.refused_keywords for a in node.args):
                 raise Refusal("FGI102", f"backward is not linear in grad_output: {text[:80]}", node)
-            quotient = receiver.with_op(ChainOp("div", node.args[0].value), smooth=True)
-            return _in_place(receiver, quotient) if method.endswith("_") else quotient
-        if method in ("neg", "negative", "neg_"):
-            return receiver.with_op(ChainOp("neg", None), smooth=False)
+            if pattern.takes_operand and not node.args:
+                raise Refusal("FGI111", f"backward calls .{method}() without an operand", node)
+            linked = self._link(receiver, pattern, node.args[0].value if pattern.takes_operand else None)
+            return _in_place(receiver, linked) if method.endswith("_") else linked
         if method in ("masked_fill", "masked_fill_"):
             fill = node.args[1].value if len(node.args) > 1 else None
             if self._zero(fill):
@@ -619,21 +617,26 @@ class BackwardReader:
             return Const(node)
         raise Refusal("FGI111", f"backward calls .{method}() on the gradient, which the analysis does not follow", node)
 
+    def _link(self, gradient: Linear, pattern: ChainPattern, operand: cst.BaseExpression | None) -> Linear:
+        """The gradient with one more link of a symbolic chain (fgi_rewrite/patterns/). A
+        product by a 0/1 mask keeps a straight-through estimator a straight-through one."""
+        smooth = pattern.takes_operand and not (pattern.op == "mul" and operand is not None and self._mask(operand))
+        return gradient.with_op(ChainOp(pattern.op, operand), smooth=smooth)
+
     def _torch_function(self, node: cst.Call, short: str, args: list[Value]) -> Value:
         text = code_of(node)
         first = args[0] if args else None
-        if short in ("mul", "multiply"):
-            lin_index = 0 if isinstance(first, Linear) else 1
-            other = node.args[1 - lin_index].value
-            lin = args[lin_index]
-            if isinstance(args[1 - lin_index], Linear):
-                raise Refusal("FGI102", f"backward is not linear in grad_output: {text[:80]}", node)
-            assert isinstance(lin, Linear)
-            return lin.with_op(ChainOp("mul", other), smooth=not self._mask(other))
-        if short in ("div", "divide", "true_divide") and isinstance(first, Linear) and not isinstance(args[1], Linear):
-            return first.with_op(ChainOp("div", node.args[1].value), smooth=True)
-        if short in ("neg", "negative") and isinstance(first, Linear):
-            return first.with_op(ChainOp("neg", None), smooth=False)
+        pattern = BY_FUNCTION.get(short)
+        if pattern is not None and not any(
+                a.keyword is not None and a.keyword.value in pattern.refused_keywords for a in node.args):
+            if not pattern.takes_operand and isinstance(first, Linear):
+                return self._link(first, pattern, None)
+            if pattern.takes_operand and len(args) == 2 and not all(isinstance(a, Linear) for a in args):
+                lin_index = 0 if isinstance(first, Linear) else 1
+                if lin_index == 0 or pattern.commutative:
+                    lin = args[lin_index]
+                    assert isinstance(lin, Linear)
+                    return self._link(lin, pattern, node.args[1 - lin_index].value)
         if short == "where" and len(args) == 3:
             cond, a, b = args
             if isinstance(cond, Linear):

@@ -30,6 +30,7 @@ from fgi_rewrite.analysis.syntax import (
     reads_grad_requirement,
 )
 from fgi_rewrite.analysis.value_sign import cannot_be_negative_zero
+from fgi_rewrite.patterns import BY_OP
 
 _CTX_BOOKKEEPING = frozenset(
     {"save_for_backward", "mark_non_differentiable", "set_materialize_grads", "save_for_forward", "mark_dirty"}
@@ -634,10 +635,10 @@ class FunctionWriter:
             if source.role == "broadcast":
                 term = f"{term}.expand_as({value})"  # promote like the full-size intermediate it stands for
         for op, operand, before, in_place in reversed(steps):
-            if op == "neg":
-                term = f"-{term}" if term.isidentifier() else f"-({term})"
+            pattern = BY_OP[op]
+            term = pattern.render(term, operand)
+            if not pattern.takes_operand:
                 continue
-            term = f"({term} {'*' if op == 'mul' else '/'} {operand})"
             if track_dtype and (before != dtype or in_place):
                 term = f"{term}.to({before})"
                 dtype = before

@@ -26,7 +26,9 @@ from fgi_rewrite.decision import Verdict, judge_all
 # of these (about 97% of torch's own tree, 80% of the files that say "Function" at all) are
 # not parsed.
 _PREFILTER = re.compile(
-    rb"^[ \t]*class\s+\w+\s*\([^)]*Function|Function\s+as\s+\w+|=\s*[\w.]*Function\s*$", re.MULTILINE
+    rb"\bclass[ \t]+\w+[ \t]*\([^)]*\b(?:Inplace)?Function(?:Base)?\b"  # a base spelling the word Function
+    rb"|\bFunction[ \t]+as[ \t]+\w+"  # an import alias
+    rb"|=[ \t]*[\w.]*\bFunction[ \t]*(?:#|\r?\n|$)"  # a module-level alias
 )
 _SUPPRESSION = re.compile(r"#\s*fgi:\s*ignore(?:\[(?P<codes>[A-Za-z0-9_,\s-]+)\])?")
 
@@ -134,7 +136,9 @@ def _syntax_error(data: bytes, path: str, error: cst.ParserSyntaxError) -> FileE
 
 
 def could_define_function(data: bytes) -> bool:
-    return _PREFILTER.search(data) is not None
+    # The word as a literal first: most files never say it, and a literal search is several
+    # times faster than the pattern (on torch's tree the prefilter lets 55 of 2285 files through).
+    return b"Function" in data and _PREFILTER.search(data) is not None
 
 
 def scan_source(data: bytes, path: str, context: FileContext = FileContext()

@@ -60,8 +60,8 @@ def scan(paths: tuple[str, ...], output_format: str, select: tuple[str, ...], ig
 
     Reads the files with libcst only: nothing is imported or executed.
     """
-    from fgi_rewrite.scan import Selection, exit_code, scan_paths
     from fgi_rewrite.files import discover, display_path
+    from fgi_rewrite.scan import Selection, exit_code, scan_paths
 
     selection = Selection(_split_codes(select), _split_codes(ignore))
     settings = _settings(paths)
@@ -150,13 +150,12 @@ def rewrite(paths: tuple[str, ...], show_diff: bool, check: bool, out_dir: str |
         run.error(error.path, None, error.message)
     for skipped in found.skipped:
         click.echo(f"skipped {skipped.path}: {skipped.reason}", err=True)
-    from fgi_rewrite.parallel import ordered_map
-    from fgi_rewrite.progress import tracked
-    from fgi_rewrite.rewrite_files import rewrite_file
-
     from dataclasses import replace as with_context
 
     from fgi_rewrite.analysis.project import project_context
+    from fgi_rewrite.parallel import ordered_map
+    from fgi_rewrite.progress import tracked
+    from fgi_rewrite.rewrite_files import rewrite_file
 
     context = project_context(found.files)
     items = [(file, display_path(file), with_context(options, context=context[file.resolve()])) for file in found.files]
@@ -193,7 +192,8 @@ def verify(paths: tuple[str, ...], unsafe_fixes: bool | None, against: str | Non
     from pathlib import Path
 
     from fgi_rewrite.files import discover, display_path
-    from fgi_rewrite.verify.plan import DEFAULT_DTYPES, VerifyOptions, verify as run_verify
+    from fgi_rewrite.verify.plan import DEFAULT_DTYPES, VerifyOptions
+    from fgi_rewrite.verify.plan import verify as run_verify
 
     def pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
         result = {}

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 import libcst as cst
 
 from fgi_rewrite.analysis.classify import Decision, decide
+from fgi_rewrite.analysis.contract import contract_refusal
 from fgi_rewrite.analysis.discovery import ClassInfo, ModuleIndex, dotted_name
-from fgi_rewrite.emit.function import Emitted, FunctionWriter
 from fgi_rewrite.analysis.extract import extract
 from fgi_rewrite.analysis.ir import FunctionIR, Refusal
-from fgi_rewrite.model import Fix
-from fgi_rewrite.analysis.contract import contract_refusal
 from fgi_rewrite.analysis.syntax import module_names, scope_of
+from fgi_rewrite.emit.function import Emitted, FunctionWriter
+from fgi_rewrite.model import Fix
 
 # The emitter's own "cannot write this" refusals: the analysis read the class, but the form
 # is not emitted.

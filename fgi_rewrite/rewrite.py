@@ -16,15 +16,15 @@ from typing import Literal
 
 import libcst as cst
 
+from fgi_rewrite.analysis.contract import kept_members
 from fgi_rewrite.analysis.discovery import ClassInfo, ModuleIndex, find_function_classes
-from fgi_rewrite.emit.function import snake_case
-from fgi_rewrite.scan import could_define_function, suppressed_codes
-from fgi_rewrite.emit.imports import drop_unused_imports
 from fgi_rewrite.analysis.ir import Refusal
 from fgi_rewrite.analysis.project import FileContext
-from fgi_rewrite.analysis.contract import kept_members
 from fgi_rewrite.analysis.syntax import bound_names
 from fgi_rewrite.decision import judge_all, write_function
+from fgi_rewrite.emit.function import snake_case
+from fgi_rewrite.emit.imports import drop_unused_imports
+from fgi_rewrite.scan import could_define_function, suppressed_codes
 
 SHIM_MARKER = "# fgi-rewrite: compatibility shim"
 

@@ -14,12 +14,12 @@ from pathlib import Path
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from fgi_rewrite.codes import CODES
 from fgi_rewrite.analysis.discovery import ClassInfo, ModuleIndex, find_function_classes
 from fgi_rewrite.analysis.ir import Refusal
-from fgi_rewrite.model import FileError, FunctionReport, ScanResult
 from fgi_rewrite.analysis.project import FileContext
+from fgi_rewrite.codes import CODES
 from fgi_rewrite.decision import Verdict, judge_all
+from fgi_rewrite.model import FileError, FunctionReport, ScanResult
 
 # A Function subclass has to spell its base in a class statement, through an import alias
 # (`Function as F_`) or a module-level alias (`F_ = torch.autograd.Function`). Files with none

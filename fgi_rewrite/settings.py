@@ -18,11 +18,12 @@ silently does nothing.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 _TOP = {"exclude": list, "style": str, "fast-path": bool, "unsafe-fixes": bool, "verify": dict}
 _VERIFY = {"seed": int, "dtypes": list, "compat": str, "arguments": dict}

@@ -34,10 +34,10 @@ from fuzz_classes import FEATURES, Generated, function_classes, truth
 from hypothesis import event, given, note
 from hypothesis import strategies as st
 
-from fgi_rewrite.scan import scan_module
 from fgi_rewrite.rewrite import RewriteOptions, rewrite_module
-from fgi_rewrite.verify.plan import PROBE_ULPS
+from fgi_rewrite.scan import scan_module
 from fgi_rewrite.verify.compare import bits_differ, ulps_apart
+from fgi_rewrite.verify.plan import PROBE_ULPS
 
 UNSAFE = RewriteOptions(unsafe_fixes=True)
 BROADCAST_ULPS = 4  # verify's floor for reduced gradients: autograd sums in its own order

@@ -75,8 +75,8 @@ def _cases(options: RewriteOptions = RewriteOptions(), only_new: bool = False):
 def _inputs(file: str, module: ModuleType, cls: str, dtype: torch.dtype, seed: int):
     import libcst as cst
 
-    from fgi_rewrite.verify.arguments import make_arguments
     from fgi_rewrite.analysis.extract import extract
+    from fgi_rewrite.verify.arguments import make_arguments
 
     classes, index = find_function_classes(cst.parse_module((FIXTURES / file).read_bytes()))
     ir = extract(next(c for c in classes if c.qualname == cls), index)

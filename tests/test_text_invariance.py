@@ -15,8 +15,8 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
-from fgi_rewrite.scan import scan_source
 from fgi_rewrite.rewrite import RewriteOptions, rewrite_module
+from fgi_rewrite.scan import scan_source
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 # Words the analysis looks for: attributes, calls, operators, dtypes, ctx methods.

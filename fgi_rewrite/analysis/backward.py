@@ -15,13 +15,22 @@ import libcst as cst
 
 from fgi_rewrite.analysis.discovery import ModuleIndex, code_of, dotted_name
 from fgi_rewrite.analysis.ir import ChainOp, Const, Linear, Refusal, TupleValue, Value
+from fgi_rewrite.analysis.operations import (
+    BROADCAST_REDUCTIONS,
+    EXPANDING,
+    GRADIENT_IDENTITY,
+    MASK_FUNCTIONS,
+    MASK_PRESERVING_CASTS,
+    MIXING_ELEMENTS,
+    NONLINEAR,
+    RANDOM_DRAWS,
+    SHAPE_QUESTIONS,
+    TAKES_SEQUENCES,
+    TEMPLATE_METHODS,
+    TORCH_PREFIXES,
+)
 from fgi_rewrite.analysis.syntax import is_none_padding, mentions, reads_grad_requirement
 from fgi_rewrite.patterns import BY_FUNCTION, BY_METHOD, BY_OPERATOR, ChainPattern
-from fgi_rewrite.analysis.operations import (
-    BROADCAST_REDUCTIONS, EXPANDING, GRADIENT_IDENTITY, MASK_FUNCTIONS, MASK_PRESERVING_CASTS,
-    MIXING_ELEMENTS, NONLINEAR, RANDOM_DRAWS, SHAPE_QUESTIONS, SIDE_EFFECT_CALLS, TAKES_SEQUENCES,
-    TEMPLATE_METHODS, TORCH_PREFIXES,
-)
 
 _MAX_HELPER_DEPTH = 4
 

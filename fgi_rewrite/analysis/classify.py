@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from fgi_rewrite.codes import CODES, KIND_CODES
 from fgi_rewrite.analysis.ir import FunctionIR
+from fgi_rewrite.codes import CODES, KIND_CODES
 from fgi_rewrite.model import Fix, InputReport
 
 

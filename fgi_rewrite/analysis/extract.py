@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import libcst as cst
 
+from fgi_rewrite.analysis.backward import BackwardReader, merge_all
 from fgi_rewrite.analysis.discovery import FUNCTION_BASES, ClassInfo, ModuleIndex, code_of, dotted_name
 from fgi_rewrite.analysis.forward import read_forward
-from fgi_rewrite.analysis.syntax import mentions, scope_of
-from fgi_rewrite.analysis.backward import BackwardReader, merge_all
 from fgi_rewrite.analysis.ir import Const, FunctionIR, InputGradient, Refusal, TupleValue, Value
 from fgi_rewrite.analysis.operations import PIECEWISE_LINEAR, STEP_FUNCTIONS, STOCHASTIC
+from fgi_rewrite.analysis.syntax import mentions, scope_of
 
 
 def find_method(

@@ -22,8 +22,18 @@ import libcst as cst
 from fgi_rewrite.analysis.discovery import ModuleIndex, code_of, dotted_name
 from fgi_rewrite.analysis.ir import Refusal
 from fgi_rewrite.analysis.operations import (
-    BOOL_RESULTS, CASTS_TO_ANOTHER, ELEMENTWISE, FACTORIES, FIXED_DTYPE_CASTS, LAYOUT,
-    METADATA_ATTRIBUTES, METADATA_METHODS, NEW_TENSORS, SHAPE_ATTRIBUTES, SHAPE_CHANGING, TORCH_ROOTS,
+    BOOL_RESULTS,
+    CASTS_TO_ANOTHER,
+    ELEMENTWISE,
+    FACTORIES,
+    FIXED_DTYPE_CASTS,
+    LAYOUT,
+    METADATA_ATTRIBUTES,
+    METADATA_METHODS,
+    NEW_TENSORS,
+    SHAPE_ATTRIBUTES,
+    SHAPE_CHANGING,
+    TORCH_ROOTS,
 )
 
 _MAX_HELPER_DEPTH = 4

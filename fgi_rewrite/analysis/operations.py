@@ -8,7 +8,6 @@ adversarial cases check the claims that were made.
 
 from __future__ import annotations
 
-
 # --- forward: what an operation does to the shape and dtype of its tensor arguments ------
 
 # Calls and methods whose result is an elementwise function of their tensor arguments, with
@@ -110,7 +109,6 @@ RANDOM_DRAWS = frozenset(
         "uniform", "choice", "shuffle", "gauss", "randrange", "feature_alpha_dropout", "rrelu",
     }
 )
-SIDE_EFFECT_CALLS = frozenset({"print", "breakpoint", "exec", "eval", "setattr", "delattr"})
 MASK_FUNCTIONS = frozenset(
     {"gt", "lt", "ge", "le", "eq", "ne", "greater", "less", "greater_equal", "less_equal",
      "logical_and", "logical_or", "logical_not", "isfinite", "heaviside"}

@@ -23,8 +23,8 @@ from typing import Any
 
 import torch
 
-from fgi_rewrite.rewrite import RewriteOptions, rewrite_module
 from fgi_rewrite.bench import surrogate
+from fgi_rewrite.rewrite import RewriteOptions, rewrite_module
 
 CUSTOM, FGI, FGI_NO_FAST_PATH, PAPER = "custom", "fgi", "fgi-no-fast-path", "paper"
 # Opt-in: the emitted function in `--style paper` (inj - inj.detach() + value.detach()), which

@@ -26,7 +26,12 @@ from fgi_rewrite.analysis.discovery import code_of, dotted_name
 from fgi_rewrite.analysis.extract import ctx_attribute_pairs
 from fgi_rewrite.analysis.ir import FunctionIR, InputGradient, Refusal
 from fgi_rewrite.analysis.syntax import (
-    asks_is_none, calls_method_on, is_attribute_of, may_change_dtype, mentions, names_read,
+    asks_is_none,
+    calls_method_on,
+    is_attribute_of,
+    may_change_dtype,
+    mentions,
+    names_read,
     reads_grad_requirement,
 )
 from fgi_rewrite.analysis.value_sign import cannot_be_negative_zero

@@ -84,8 +84,8 @@ def report(paths: tuple[str, ...], outputs: tuple[str, ...], report_only: bool, 
     html_targets = _check_outputs(targets, screenshot)
     settings = _settings(paths)
     configured = settings.verify
-    from fgi_rewrite.verify.plan import DEFAULT_DTYPES
     from fgi_rewrite.report.collect import ReportOptions
+    from fgi_rewrite.verify.plan import DEFAULT_DTYPES
 
     options = ReportOptions(
         report_only=report_only, unsafe_fixes=_pick(unsafe_fixes, settings.unsafe_fixes, False),

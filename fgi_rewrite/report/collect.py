@@ -137,8 +137,8 @@ def _analyse(path: Path, shown: str, rewrite_options: Any) -> tuple[_File | None
     """Scan and rewrite one file from a single parse; nothing is imported or executed."""
     import libcst as cst
 
-    from fgi_rewrite.scan import could_define_function, scan_module, scan_source
     from fgi_rewrite.rewrite import rewrite_module
+    from fgi_rewrite.scan import could_define_function, scan_module, scan_source
 
     try:
         data = path.read_bytes()
@@ -161,9 +161,9 @@ def _analyse(path: Path, shown: str, rewrite_options: Any) -> tuple[_File | None
 
 def collect(files: Sequence[tuple[Path, str]], paths: Sequence[str], options: ReportOptions) -> Report:
     from fgi_rewrite.emit.call_sites import patch_call_sites
+    from fgi_rewrite.report.hunks import assign, class_spans, split
     from fgi_rewrite.rewrite import RewriteOptions
     from fgi_rewrite.writer import unified_diff
-    from fgi_rewrite.report.hunks import assign, class_spans, split
 
     report = Report(list(paths), options, files=len(files))
     rewrite_options = RewriteOptions(unsafe_fixes=options.unsafe_fixes, style=options.style,

@@ -22,12 +22,12 @@ from typing import Any, Literal
 
 import libcst as cst
 
-from fgi_rewrite.emit.call_sites import module_name
 from fgi_rewrite.analysis.discovery import find_function_classes
-from fgi_rewrite.scan import could_define_function, scan_module, scan_source
 from fgi_rewrite.analysis.extract import extract
+from fgi_rewrite.emit.call_sites import module_name
 from fgi_rewrite.model import FileError
 from fgi_rewrite.rewrite import RewriteOptions, rewrite_module
+from fgi_rewrite.scan import could_define_function, scan_module, scan_source
 from fgi_rewrite.verify.compare import Case, Verdict
 
 PROBE_ULPS = 16  # probe-path (unsafe) gradients; a Fourier sum of terms needs 9 on the fixtures

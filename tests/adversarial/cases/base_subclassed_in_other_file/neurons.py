@@ -2,7 +2,6 @@
 # fgi-expect: SpikeFunctionBase=safe|unsafe|refused
 # fgi-expect: PiecewiseSpike=safe|unsafe|refused
 import torch
-
 from surrogates import SpikeFunctionBase
 
 

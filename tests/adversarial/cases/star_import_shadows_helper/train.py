@@ -1,7 +1,7 @@
 # fgi-case: class 9 - the rewrite adds a public `heaviside` to spikes.py; train.py imports its own `heaviside` then `from spikes import *`, which must not shadow it
 # fgi-expect: Heaviside=safe|refused
-from utils import heaviside
 from spikes import *  # noqa: F401,F403
+from utils import heaviside
 
 
 def evaluate(x):

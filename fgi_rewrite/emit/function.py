@@ -742,6 +742,10 @@ class FunctionWriter:
         else:
             carrier_lines += self.no_grad_lines
         carrier_lines.append(f"{inj} = {carrier}")
+        if self._carrier_may_outgrow_value(probe):
+            # Back to the value's shape: autograd expands the gradient again and reduces it to
+            # the input's shape exactly as it reduced the original's larger gradient.
+            carrier_lines.append(f"{inj} = {inj}.sum_to_size({value}.shape)")
         if self.style == "guarded":
             # Where the surrogate overflows (or the input is ±inf/NaN) the cancel pair would be
             # NaN: zero the carrier there, so the value stays exact and the gradient there is 0
@@ -794,10 +798,22 @@ class FunctionWriter:
                     return True
         return False
 
-    def _dtype_neutral_names(self) -> set[str]:
+    def _carrier_may_outgrow_value(self, probe: bool) -> bool:
+        """Whether a factor may read a tensor that broadcasts beyond the value (a hyper-parameter
+        passed as a [1, 64] tensor to a spike of an [8, 1] input): the carrier would then give
+        the value its larger shape, where the original's backward had autograd sum the larger
+        gradient back to the input's shape (found on spikingjelly's surrogates)."""
+        if probe:
+            return True
+        known = self._dtype_neutral_names(shape_only=True)
+        return any(op.operand is not None and not names_read(op.operand) <= known
+                   for item in self.ir.inputs if item.gradient is not None for op in item.gradient.chain or ())
+
+    def _dtype_neutral_names(self, shape_only: bool = False) -> set[str]:
         """Names in backward holding the differentiable input's dtype or a Python number:
         the input, explicitly annotated scalars, saved copies of the input and locals computed
-        from them alone."""
+        from them alone. With shape_only, names whose shape is within the input's (a
+        comparison or a cast keeps it)."""
         assert self.ir.backward_def is not None
         differentiable = {i.name for i in self.ir.inputs if i.gradient is not None}
         known = differentiable | self._scalar_params(explicit=True) | {self.torch, *self.grad_names}
@@ -817,7 +833,7 @@ class FunctionWriter:
                             known.discard(element.value.value)
                 continue
             for name in _assigned_names([stmt]):
-                if names_read(value) <= known and not may_change_dtype(value):
+                if names_read(value) <= known and (shape_only or not may_change_dtype(value)):
                     known.add(name)
                 else:
                     known.discard(name)

@@ -79,7 +79,7 @@ def _check_names_defined(emitted: Emitted, module: cst.Module, info: ClassInfo) 
 
 def judge(info: ClassInfo, index: ModuleIndex) -> Verdict:
     """Raises Refusal with a stable code for a class that must stay as it is."""
-    contract = contract_refusal(info, index)
+    contract = contract_refusal(info)
     if contract is not None:
         raise contract
     ir = extract(info, index)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from fgi_rewrite.analysis.discovery import ClassInfo, ModuleIndex, code_of
+from fgi_rewrite.analysis.discovery import ClassInfo, code_of
 from fgi_rewrite.analysis.ir import Refusal
 
 AUTOGRAD_PROTOCOL = frozenset({"forward", "backward", "setup_context", "jvp", "vjp", "vmap", "generate_vmap_rule"})
@@ -37,7 +37,7 @@ def kept_members(node: cst.ClassDef) -> list[cst.BaseStatement]:
             and not (isinstance(stmt, cst.SimpleStatementLine) and all(isinstance(s, cst.Pass) for s in stmt.body))]
 
 
-def contract_refusal(info: ClassInfo, index: ModuleIndex) -> Refusal | None:
+def contract_refusal(info: ClassInfo) -> Refusal | None:
     node = info.node
     for decorator in node.decorators:
         # `@staticmethod` on a class nested in a Module body changes nothing about the class.

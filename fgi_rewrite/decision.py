@@ -9,13 +9,13 @@ back by rewrite.
 from __future__ import annotations
 
 import builtins
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import libcst as cst
 
 from fgi_rewrite.analysis.classify import Decision, decide
 from fgi_rewrite.analysis.contract import contract_refusal
-from fgi_rewrite.analysis.discovery import ClassInfo, ModuleIndex, dotted_name
+from fgi_rewrite.analysis.discovery import ClassInfo, ModuleIndex, dotted_name, torch_name
 from fgi_rewrite.analysis.extract import extract
 from fgi_rewrite.analysis.ir import FunctionIR, Refusal
 from fgi_rewrite.analysis.syntax import module_names, scope_of
@@ -88,7 +88,11 @@ def judge(info: ClassInfo, index: ModuleIndex) -> Verdict:
     if autocast is not None:
         raise Refusal(_EMITTER_LIMIT, f"uses @{autocast}: its autocast casting is not reproduced yet", info.node)
     # Written once in memory: what the emitter cannot write is refused, not held back later.
-    write_function(ir, info, "_fgi_trial", index.module, allow_probe=True)
+    emitted = write_function(ir, info, "_fgi_trial", index.module, allow_probe=True,
+                             torch_name=torch_name(index) or "torch")
+    if emitted.shape_unproven is not None and decision.fix == "safe":
+        decision = replace(decision, fix="unsafe", notes=(*decision.notes, emitted.shape_unproven),
+                           reason=decision.reason.replace("symbolic gradient", "shapes not proven equal"))
     return Verdict(ir, decision)
 
 

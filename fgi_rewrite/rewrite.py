@@ -17,7 +17,7 @@ from typing import Literal
 import libcst as cst
 
 from fgi_rewrite.analysis.contract import kept_members
-from fgi_rewrite.analysis.discovery import ClassInfo, ModuleIndex, find_function_classes
+from fgi_rewrite.analysis.discovery import ClassInfo, find_function_classes, torch_name
 from fgi_rewrite.analysis.ir import Refusal
 from fgi_rewrite.analysis.project import FileContext
 from fgi_rewrite.analysis.syntax import bound_names
@@ -205,13 +205,6 @@ class _Transformer(cst.CSTTransformer):
                 body.append(function.with_changes(leading_lines=[cst.EmptyLine()] * 2) if body else function)
             body.append(updated)
         return updated_node.with_changes(body=body)
-
-
-def torch_name(index: ModuleIndex) -> str | None:
-    """The module's own name for torch (`import torch as th` -> "th"), if it has one."""
-    if index.imports.names.get("torch") == "torch":
-        return "torch"
-    return next((local for local, full in sorted(index.imports.names.items()) if full == "torch"), None)
 
 
 def _with_torch_import(module: cst.Module) -> cst.Module:

@@ -619,8 +619,12 @@ def function_classes(draw: Any) -> Generated:
     assert not unknown, f"features missing from FEATURES: {sorted(unknown)}"
     return Generated(source, class_name, tuple(inputs), tuple(sites), expect, code, tuple(dict.fromkeys(features)),
                      truth, mark_dirty=mark_dirty, outputs=2 if several_outputs else 1,
-                     # a broadcast input's gradient is reduced by autograd in another order: unsafe
-                     symbolic=mask_form == "none" and form != "helper_gradient" and thr_grad != "broadcast",
+                     # a broadcast input's gradient is reduced by autograd in another order: unsafe.
+                     # So is a factor reading a hyper-parameter input (possibly a tensor that
+                     # broadcasts beyond x) while the value also spreads over a non-differentiable
+                     # threshold input: no reduction to the value's shape is proven to undo it.
+                     symbolic=mask_form == "none" and form != "helper_gradient" and thr_grad != "broadcast"
+                     and not (uses_alpha and alpha_mode == "input" and thr_kind in ("scalar", "tensor_constant")),
                      runs={"bool_output": "forward_only", "mark_non_differentiable": "forward_only",
                            "saved_not_unpacked": "backward_raises"}.get(refusal or "", "backward"),  # type: ignore[arg-type]
                      member_calls=tuple(member_calls))

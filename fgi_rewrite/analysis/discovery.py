@@ -233,3 +233,10 @@ def find_function_classes(module: cst.Module, foreign_function_bases: frozenset[
         found.append(info)
     index = ModuleIndex(module, imports, by_name, facts.functions, [c for c, _, _ in facts.classes])
     return found, index
+
+
+def torch_name(index: ModuleIndex) -> str | None:
+    """The module's own name for torch (`import torch as th` -> "th"), if it has one."""
+    if index.imports.names.get("torch") == "torch":
+        return "torch"
+    return next((local for local, full in sorted(index.imports.names.items()) if full == "torch"), None)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import builtins
+from collections.abc import Sequence
+
 import libcst as cst
 
 from fgi_rewrite.analysis.backward import BackwardReader, merge_all
@@ -9,7 +12,7 @@ from fgi_rewrite.analysis.discovery import FUNCTION_BASES, ClassInfo, ModuleInde
 from fgi_rewrite.analysis.forward import read_forward
 from fgi_rewrite.analysis.ir import Const, FunctionIR, InputGradient, Refusal, TupleValue, Value
 from fgi_rewrite.analysis.operations import PIECEWISE_LINEAR, STEP_FUNCTIONS, STOCHASTIC
-from fgi_rewrite.analysis.syntax import mentions, scope_of
+from fgi_rewrite.analysis.syntax import mentions, scope_of, without_numbers
 
 
 def find_method(
@@ -332,6 +335,9 @@ def extract(info: ClassInfo, index: ModuleIndex) -> FunctionIR:
         forward_unproven=tuple(dict.fromkeys(read.unproven)),
         zero_gradients=tuple(zero_gradients),
         value_dtype=read.value.dtype,
+        value_inputs=read.value.inputs,
+        pure_helpers=_pure_helpers(index, constants := _numeric_constants(index.module, info.node)),
+        numeric_constants=constants,
     )
 
 
@@ -359,3 +365,36 @@ def _check_scopes(forward: cst.FunctionDef, setup: cst.FunctionDef | None, backw
     shadowed = sorted((back.local - {ctx, *grad_names}) & forward_free)
     if shadowed:
         raise Refusal("FGI115", f"backward binds {shadowed[0]}, which forward reads from outside", backward)
+
+
+def _pure_helpers(index: ModuleIndex, constants: frozenset[str]) -> frozenset[str]:
+    """Module functions that read nothing from outside but their parameters, torch, math,
+    builtins and numeric constants: what they return is shaped by their arguments alone."""
+    allowed = set(dir(builtins)) | constants | {"math", *(local for local, full in index.imports.names.items()
+                                                          if full in ("torch", "math"))}
+    return frozenset(name for name, fn in index.functions_by_name.items()
+                     if scope_of(without_numbers(fn, constants)).free <= allowed)  # type: ignore[arg-type]
+
+
+def _numeric_constants(module: cst.Module, cls: cst.ClassDef) -> frozenset[str]:
+    """Module-level names and attributes of the class bound exactly once, to a number literal
+    (a sign included): Python numbers, which never broadcast a tensor."""
+    def numbers(body: Sequence[cst.CSTNode], prefix: str) -> set[str]:
+        counts: dict[str, int] = {}
+        literal: set[str] = set()
+        for stmt in body:
+            for small in stmt.body if isinstance(stmt, cst.SimpleStatementLine) else ():
+                if isinstance(small, (cst.Assign, cst.AugAssign, cst.AnnAssign)):
+                    targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+                    for target in targets:
+                        if isinstance(target, cst.Name):
+                            counts[target.value] = counts.get(target.value, 0) + 1
+                            value = small.value
+                            if isinstance(value, cst.UnaryOperation):
+                                value = value.expression
+                            if isinstance(small, cst.Assign) and isinstance(value, (cst.Integer, cst.Float)):
+                                literal.add(target.value)
+        return {prefix + name for name in literal if counts[name] == 1}
+
+    class_body = cls.body.body if isinstance(cls.body, cst.IndentedBlock) else ()
+    return frozenset(numbers(module.body, "") | numbers(class_body, f"{cls.name.value}."))

@@ -121,5 +121,11 @@ class FunctionIR:
     forward_unproven: tuple[str, ...] = ()
     # The inputs whose dtypes decide the value's (promoted together), or "bool", "fixed", "unknown".
     value_dtype: frozenset[str] | str = "unknown"
+    # The inputs forward's value is an elementwise (broadcasting) function of.
+    value_inputs: frozenset[str] = frozenset()
+    # Module functions shaped by their arguments alone (read no global but torch and math).
+    pure_helpers: frozenset[str] = frozenset()
+    # Module names and class attributes (`ALPHA`, `Spike.alpha`) bound once, to a number literal.
+    numeric_constants: frozenset[str] = frozenset()
     # Inputs backward gives an explicit zero gradient (zeros_like): FGI gives them none.
     zero_gradients: tuple[str, ...] = ()

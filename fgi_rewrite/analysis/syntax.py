@@ -240,3 +240,22 @@ def module_names(module: cst.Module) -> set[str]:
     what a module-level function may read as a global."""
     names = _names(module)  # nested defs and classes count as bindings, their bodies do not
     return names.binds
+
+
+class _NumberConstants(cst.CSTTransformer):
+    """Replaces reads of numeric constants (`ALPHA`, `Spike.alpha`) by a literal."""
+
+    def __init__(self, constants: frozenset[str]) -> None:
+        self.constants = constants
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+        return cst.Float("1.0") if original_node.value in self.constants else updated_node
+
+    def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
+        name = dotted_name(original_node)
+        return cst.Float("1.0") if name is not None and name in self.constants else updated_node
+
+
+def without_numbers(node: cst.CSTNode, constants: frozenset[str]) -> cst.CSTNode:
+    """node with every read of a numeric constant replaced by a literal."""
+    return node.visit(_NumberConstants(constants)) if constants else node

@@ -33,6 +33,7 @@ from fgi_rewrite.analysis.syntax import (
     mentions,
     names_read,
     reads_grad_requirement,
+    without_numbers,
 )
 from fgi_rewrite.analysis.value_sign import cannot_be_negative_zero
 from fgi_rewrite.patterns import BY_OP
@@ -48,6 +49,8 @@ class Emitted:
     function: str  # source of the def, indented at column 0
     name: str
     helper: str | None = None  # probe path: the original backward as a plain function, placed before
+    # Why the function is not proven to keep the value's shape (the fix is then unsafe).
+    shape_unproven: str | None = None
 
 
 def snake_case(name: str) -> str:
@@ -189,16 +192,56 @@ def _balanced(text: str) -> bool:
     return depth == 0
 
 
+def _forward_sources(forward: cst.FunctionDef) -> dict[str, set[str]]:
+    """For each name forward binds, the names read by every statement that writes it
+    (`y = ...`, `y += ...`, `y[mask] = ...`, `y.mul_(...)` is not followed: its reads are the
+    call's, which the caller's own reads include)."""
+    sources: dict[str, set[str]] = {}
+
+    class Writes(cst.CSTVisitor):
+        def _record(self, target: cst.BaseExpression, reads: set[str]) -> None:
+            while isinstance(target, (cst.Subscript, cst.Attribute)):
+                if isinstance(target, cst.Subscript):
+                    reads = reads | names_read(target)
+                target = target.value
+            if isinstance(target, cst.Name):
+                sources.setdefault(target.value, set()).update(reads - {target.value})
+            elif isinstance(target, (cst.Tuple, cst.List)):
+                for element in target.elements:
+                    self._record(element.value, reads)
+
+        def visit_Assign(self, node: cst.Assign) -> None:
+            for target in node.targets:
+                self._record(target.target, names_read(node.value))
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            self._record(node.target, names_read(node.value))
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            if node.value is not None:
+                self._record(node.target, names_read(node.value))
+
+        def visit_For(self, node: cst.For) -> None:
+            self._record(node.target, names_read(node.iter))
+
+    forward.body.visit(Writes())
+    return sources
+
+
 def _ctx_reads(fn: cst.FunctionDef, ctx: str) -> set[str]:
     """Attributes read as ctx.<name> in a function body."""
+    return _ctx_reads_in(fn.body, ctx)
+
+
+def _ctx_reads_in(node: cst.CSTNode, ctx: str) -> set[str]:
     found: set[str] = set()
 
     class Reader(cst.CSTVisitor):
-        def visit_Attribute(self, node: cst.Attribute) -> None:
-            if isinstance(node.value, cst.Name) and node.value.value == ctx:
-                found.add(node.attr.value)
+        def visit_Attribute(self, attribute: cst.Attribute) -> None:
+            if isinstance(attribute.value, cst.Name) and attribute.value.value == ctx:
+                found.add(attribute.attr.value)
 
-    fn.body.visit(Reader())
+    node.visit(Reader())
     return found
 
 
@@ -250,6 +293,7 @@ class FunctionWriter:
         self.detached: set[str] = set()  # inputs forward rebinds to their detached selves
         self.rebound_later: set[str] = set()
         self.detached_parameters: dict[str, str] = {}
+        self.shape_unproven: str | None = None
         self.ir = ir
         self.class_name = class_name
         self.name = function_name
@@ -761,7 +805,8 @@ class FunctionWriter:
         else:
             lines += [ind + line if line.strip() else "" for line in carrier_lines]
             lines.append(f"{ind}return {result}")
-        return Emitted(self.newline.join(lines) + self.newline, self.name, helper=self.helper_source)
+        return Emitted(self.newline.join(lines) + self.newline, self.name, helper=self.helper_source,
+                       shape_unproven=self.shape_unproven)
 
     def _prelude_may_record_a_graph(self) -> bool:
         """Whether backward's grad-free statements need `torch.no_grad()`: only when they read
@@ -803,11 +848,52 @@ class FunctionWriter:
         passed as a [1, 64] tensor to a spike of an [8, 1] input): the carrier would then give
         the value its larger shape, where the original's backward had autograd sum the larger
         gradient back to the input's shape (found on spikingjelly's surrogates)."""
-        if probe:
-            return True
         known = self._dtype_neutral_names(shape_only=True)
-        return any(op.operand is not None and not names_read(op.operand) <= known
-                   for item in self.ir.inputs if item.gradient is not None for op in item.gradient.chain or ())
+        outgrows = probe or any(
+            op.operand is not None and not self._backward_reads(op.operand) <= known
+            for item in self.ir.inputs if item.gradient is not None for op in item.gradient.chain or ())
+        differentiable = {i.name for i in self.ir.inputs if i.gradient is not None}
+        if outgrows and not self.ir.value_inputs - self._scalar_params(explicit=True) <= differentiable:
+            # The value also spreads over another tensor (a threshold): the carrier may be
+            # smaller than the value in one dimension and larger in another, which no single
+            # reduction to the value's shape undoes. Written as it is, and not proven.
+            other = sorted(self.ir.value_inputs - differentiable - self._scalar_params(explicit=True))[0]
+            self.shape_unproven = (f"a gradient factor may broadcast beyond the value, which also spreads over "
+                                   f"{other}: shapes not proven equal")
+            return False
+        return outgrows
+
+    def _forward_reads(self, node: cst.BaseExpression) -> set[str]:
+        """Names a forward expression reads; a forward local counts as everything any of its
+        assignments reads (flow-insensitive, so an over-approximation)."""
+        assert self.ir.forward_def is not None
+        sources = _forward_sources(self.ir.forward_def)
+        reads, seen = names_read(node), set()
+        while True:  # follow locals back to the inputs they are computed from
+            local = next((n for n in reads if n in sources and n not in seen and n not in self.ir.value_inputs), None)
+            if local is None:
+                return reads
+            seen.add(local)
+            reads = (reads - {local}) | sources[local]
+
+    def _backward_reads(self, node: cst.BaseExpression) -> set[str]:
+        """Names a backward expression reads, with `ctx.attr` read as the forward value put there."""
+        ctx = self.ir.backward_ctx
+        if isinstance(node, cst.Subscript) and is_attribute_of(node.value, ctx, ("saved_tensors", "saved_variables")):
+            index = node.slice[0].slice if len(node.slice) == 1 else None
+            if isinstance(index, cst.Index) and isinstance(index.value, cst.Integer) \
+                    and int(index.value.value) < len(self.ir.saved):
+                return self._forward_reads(self.ir.saved[int(index.value.value)])  # `ctx.saved_tensors[0]`
+        # Numbers the module or the class sets once (`ALPHA = 2.7`, `Spike.alpha`) broadcast nowhere.
+        node = without_numbers(node, self.ir.numeric_constants)
+        reads = names_read(node)
+        if ctx in reads:
+            reads.discard(ctx)
+            for attribute in _ctx_reads_in(node, ctx):
+                if attribute not in self.ir.ctx_attributes:
+                    return reads | {ctx}
+                reads |= self._forward_reads(self.ir.ctx_attributes[attribute])
+        return reads
 
     def _dtype_neutral_names(self, shape_only: bool = False) -> set[str]:
         """Names in backward holding the differentiable input's dtype or a Python number:
@@ -817,6 +903,12 @@ class FunctionWriter:
         assert self.ir.backward_def is not None
         differentiable = {i.name for i in self.ir.inputs if i.gradient is not None}
         known = differentiable | self._scalar_params(explicit=True) | {self.torch, *self.grad_names}
+        if shape_only:
+            # The value already spreads over its inputs; math's constants and functions are numbers.
+            known |= self.ir.value_inputs | self.ir.pure_helpers | {"math"}
+            setup = self.ir.setup_def
+            if setup is not None and len(setup.params.params) == 3:
+                known.add(setup.params.params[2].name.value)  # setup_context's output: the value itself
         for stmt in _statements(self.ir.backward_def.body):
             if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
                     and isinstance(stmt.body[0], cst.Assign) and len(stmt.body[0].targets) == 1):
@@ -827,13 +919,15 @@ class FunctionWriter:
                     and isinstance(target, (cst.Tuple, cst.List)) and len(target.elements) == len(self.ir.saved):
                 for element, saved in zip(target.elements, self.ir.saved):
                     if isinstance(element.value, cst.Name):
-                        if isinstance(saved, cst.Name) and saved.value in differentiable:
+                        if isinstance(saved, cst.Name) and saved.value in differentiable \
+                                or shape_only and self._forward_reads(saved) <= known:
                             known.add(element.value.value)
                         else:
                             known.discard(element.value.value)
                 continue
             for name in _assigned_names([stmt]):
-                if names_read(value) <= known and (shape_only or not may_change_dtype(value)):
+                reads = self._backward_reads(value) if shape_only else names_read(value)
+                if reads <= known and (shape_only or not may_change_dtype(value)):
                     known.add(name)
                 else:
                     known.discard(name)

@@ -37,7 +37,10 @@ _MAX_HELPER_DEPTH = 4
 
 def _is_zero(node: cst.CSTNode | None) -> bool:
     if isinstance(node, cst.Call):
-        return (dotted_name(node.func) or "").split(".")[-1] in ("zeros_like", "new_zeros", "zeros")
+        name = (dotted_name(node.func) or "").split(".")[-1]
+        if name in ("tensor", "as_tensor", "scalar_tensor") and node.args:
+            return _is_zero(node.args[0].value)  # `torch.tensor(0.0, device=...)`
+        return name in ("zeros_like", "new_zeros", "zeros")
     if isinstance(node, cst.Integer):
         return int(node.value, 0) == 0
     if isinstance(node, cst.Float):
@@ -547,7 +550,9 @@ class BackwardReader:
                     if isinstance(self.expr(arg.value), Linear):
                         raise Refusal("FGI102", f"backward is not linear in grad_output: {code_of(node)[:80]}", node)
                 return Const(node)
-        if isinstance(func, cst.Attribute) and func.attr.value in TEMPLATE_METHODS and len(node.args) == 1:
+        template = func.attr.value in TEMPLATE_METHODS or func.attr.value == "to" if isinstance(func, cst.Attribute) \
+            else False  # `mask.to(grad_output)` borrows only its dtype and device
+        if isinstance(func, cst.Attribute) and template and len(node.args) == 1 and node.args[0].keyword is None:
             receiver = self.expr(func.value)
             if not isinstance(receiver, (Linear, TupleValue)):
                 # `mask.type_as(grad_output)` reads only grad_output's dtype: the statement is

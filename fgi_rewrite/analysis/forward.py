@@ -374,6 +374,11 @@ class ForwardReader:
                 self._not_elementwise(args[0], node)
             return self._layout(node, name, args[0])
         self._meet(args, node)
+        if name in ("max", "min") and len(args) == 2 and node.args \
+                and not any(a.keyword is not None for a in node.args) \
+                and not isinstance(node.args[-1].value, (cst.Integer, cst.UnaryOperation)):
+            # `torch.max(a, b)` / `a.max(b)` with a tensor b: the elementwise maximum
+            return joined
         if name in SHAPE_CHANGING:
             if joined.inputs & self.differentiable:
                 self._not_elementwise(joined, node)

@@ -117,7 +117,7 @@ def _assert_gradients(expected: list[Any], got: list[Any], out: torch.Tensor, ul
             continue
         assert (a.dtype, a.shape) == (b.dtype, b.shape), f"{what}: gradient {position} dtype/shape"
         # grad_output has the value's dtype: a float32 value on float64 inputs makes the
-        # original's arithmetic float32-precise (verify_compare does the same).
+        # original's arithmetic float32-precise (verify/compare.py does the same).
         precision = max((a.dtype, out.dtype), key=lambda d: torch.finfo(d).eps)
         tolerance = ulps if a.shape == out.shape else max(ulps, BROADCAST_ULPS)
         measured = ulps_apart(a.detach(), b.detach(), precision)

@@ -117,7 +117,7 @@ class FunctionIR:
     gradient_statements: frozenset[int] = frozenset()  # ids of backward statements touching a gradient
     returns_tuple: bool = True  # backward returns a tuple of gradients, not a bare tensor
     # Why forward is not proven elementwise and shape-preserving in its differentiable inputs
-    # (forward_reader.py); empty when it is.
+    # (analysis/forward.py); empty when it is.
     forward_unproven: tuple[str, ...] = ()
     # The inputs whose dtypes decide the value's (promoted together), or "bool", "fixed", "unknown".
     value_dtype: frozenset[str] | str = "unknown"

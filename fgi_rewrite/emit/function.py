@@ -935,7 +935,7 @@ class FunctionWriter:
 
     def _changes_dtype(self, inputs: list[str]) -> bool:
         """Whether forward's value may have another dtype than its differentiable input
-        (forward_reader.py proves it has that input's dtype, or it may not)."""
+        (analysis/forward.py proves it has that input's dtype, or it may not)."""
         return not (len(inputs) == 1 and self.ir.value_dtype == frozenset(inputs))
 
     def _used_as_tensor(self, name: str) -> bool:

@@ -59,7 +59,7 @@ class ClassEntry:
     function: str | None = None
     diff: FileDiff | None = None
     hunks: list[Hunk] = field(default_factory=list)
-    verdict: Any = None  # verify_compare.Verdict, when verified
+    verdict: Any = None  # verify.compare.Verdict, when verified
     bench_rows: list[dict[str, Any]] = field(default_factory=list)
 
     @property

@@ -2,7 +2,7 @@
 
 The rewrite happens in memory; the original tree and a rewritten copy of it (or a tree the
 user migrated, with --against) are each imported in a process of their own by
-verify_side.py, which saves values and gradients; this module compares them. Forward values
+verify/side.py, which saves values and gradients; this module compares them. Forward values
 must be bitwise identical (signed zeros, NaN class, dtype, shape, device); gradients agree
 within k ulps of max(|a|, |b|), k = 0 for symbolic rewrites. Non-finite inputs and overflowing
 surrogates are hazards, reported apart. This runs user code.

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from fgi_rewrite.analysis.ir import FunctionIR
+from fgi_rewrite.analysis.syntax import calls_named
 from fgi_rewrite.codes import CODES, KIND_CODES
 from fgi_rewrite.model import Fix, InputReport
 
@@ -59,6 +60,9 @@ def decide(ir: FunctionIR) -> Decision:
                      "grad and FGI's does not (no gradient flows either way)")
     notes.extend(f"backward returns zeros for {name}; FGI gives it no gradient (None), which optimisers treat "
                  "differently" for name in ir.zero_gradients)
+    if ir.backward_def is not None and calls_named(ir.backward_def.body, "exp"):
+        notes.append("the surrogate calls exp, which overflows for large |x|: where the original's gradient is "
+                     "NaN, FGI's value is NaN too (--style guarded keeps the value)")
     unproven = bool(broadcast or ir.forward_unproven or ir.zero_gradients)
     fix: Fix = "unsafe" if probes or helpers or unproven else "safe"
     code = KIND_CODES[kind]

@@ -74,6 +74,13 @@ def calls_method_on(node: cst.CSTNode, name: str, except_methods: frozenset[str]
                 and _is_name(n.func.value, name) and n.func.attr.value not in except_methods)
 
 
+def calls_named(node: cst.CSTNode, name: str) -> bool:
+    """A call of `name`, as a function (`torch.exp(x)`, `exp(x)`) or a method (`x.exp()`)."""
+    return _any(node, lambda n: isinstance(n, cst.Call) and (
+        isinstance(n.func, cst.Attribute) and n.func.attr.value in (name, f"{name}_")
+        or isinstance(n.func, cst.Name) and n.func.value == name))
+
+
 def is_attribute_of(node: cst.BaseExpression, owner: str, attributes: tuple[str, ...]) -> bool:
     """`owner.<one of attributes>`."""
     return isinstance(node, cst.Attribute) and _is_name(node.value, owner) and node.attr.value in attributes

@@ -362,3 +362,14 @@ def test_call_site_through_a_star_reexport_of_a_package(tmp_path: Path, monkeypa
     assert (tmp_path / "user.py").read_text() == (
         "from pkg import Spike\n\ndef run(x):\n    return Spike.apply(x, 2.0)\n")
     assert "def _spike_fgi(" in (tmp_path / "pkg" / "sub" / "__init__.py").read_text()
+
+
+def test_a_star_import_spelled_in_a_docstring_is_no_star_import(tmp_path: Path, monkeypatch) -> None:
+    """Star imports are read from the syntax tree: text that only mentions one changes nothing."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "spikes.py").write_text(SPIKE)
+    (tmp_path / "train.py").write_text('"""Usage: from spikes import *"""\nimport spikes\n')
+    code, _, err = run("rewrite", "spikes.py", "train.py")
+    assert code == 0, err
+    text = (tmp_path / "spikes.py").read_text()
+    assert "def spike_fgi(" in text and "def _spike" not in text

@@ -25,6 +25,9 @@ _CLASS_STATEMENT = re.compile(rb"class[ \t]+(\w+)[ \t]*\(([^)]*)")
 _WORD = re.compile(rb"\w+")
 _STAR = re.compile(rb"import[ \t]*\(?[ \t]*\*")
 _STAR_FROM = re.compile(rb"^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]*\(?[ \t]*\*", re.MULTILINE)
+_ALIAS = re.compile(rb"\bFunction[ \t]+as[ \t]+(\w+)")
+_ALIAS_ASSIGNED = re.compile(rb"[ \t]*(\w+)[ \t]*=[ \t]*[\w.]*\bFunction\b")
+_FUNCTION_WORD = re.compile(rb"\bFunction\b")
 
 
 @dataclass(frozen=True)
@@ -52,26 +55,66 @@ def project_context(files: list[Path]) -> dict[Path, FileContext]:
         except OSError:
             continue  # reported when the file itself is handled
     statements = {file: _CLASS_STATEMENT.findall(data) for file, data in contents.items()}
-    classes = {name for found in statements.values() for name, bases in found if b"Function" in _WORD.findall(bases)}
+    defined = {file: _function_classes(data, statements[file]) for file, data in contents.items()}
+    classes = set().union(*defined.values())
+    # Only a module that may define a Function class gets rewritten: star imports of others
+    # change nothing.
+    rewritable = {module_name_of(resolved[file]) for file, found in defined.items() if found}
     for file, data in contents.items():
         importer = module_name_of(resolved[file])
         is_package = file.name == "__init__.py"
-        if _STAR.search(data):
-            for dots, target in _STAR_FROM.findall(data):
-                source = absolute_module(importer, len(dots), target.decode("ascii", "replace"), is_package)
-                if source in by_module:
-                    star.add(by_module[source])
-        if classes and any(not classes.isdisjoint(_WORD.findall(bases)) for _, bases in statements[file]):
-            for spelling, module, name in _subclassed_imports(data, importer, is_package):
-                if module in by_module and by_module[module] != resolved[file] and name.encode() in classes:
-                    subclassed.setdefault(by_module[module], set()).add(name)
-                    function_bases.setdefault(resolved[file], set()).add(spelling)
+        names_a_base = classes and any(not classes.isdisjoint(_WORD.findall(bases)) for _, bases in statements[file])
+        stars_a_candidate = _STAR.search(data) and any(
+            absolute_module(importer, len(dots), target.decode("ascii", "replace"), is_package) in rewritable
+            for dots, target in _STAR_FROM.findall(data))
+        if not (names_a_base or stars_a_candidate):
+            continue  # the text cannot hold either (a prefilter; the syntax tree decides)
+        facts = _read_imports(data, importer, is_package)
+        if facts is None:
+            continue  # reported when the file itself is handled
+        stars, bases = facts
+        star.update(by_module[source] for source in stars if source in by_module)
+        for spelling, module, name in bases:
+            if module in by_module and by_module[module] != resolved[file] and name.encode() in classes:
+                subclassed.setdefault(by_module[module], set()).add(name)
+                function_bases.setdefault(resolved[file], set()).add(spelling)
     return {path: FileContext(path in star, frozenset(subclassed.get(path, ())), frozenset(function_bases.get(path, ())))
             for path in resolved.values()}
 
 
-def _subclassed_imports(data: bytes, importer: str, is_package: bool) -> Iterator[tuple[str, str, str]]:
-    """(spelling, module, class) for each base of a class statement that names an imported class."""
+def _function_classes(data: bytes, statements: list[tuple[bytes, bytes]]) -> set[bytes]:
+    """Classes of one file whose bases spell Function, an alias of it (`Function as F_`,
+    `F_ = torch.autograd.Function`) or another such class of the file. A text prefilter: it
+    may name too many (a class in a docstring), never too few."""
+    if b"Function" not in data:
+        return set()
+    known = {b"Function", *_ALIAS.findall(data), *_assigned_aliases(data)}
+    found: set[bytes] = set()
+    while True:
+        more = {name for name, bases in statements if name not in found and not known.isdisjoint(_WORD.findall(bases))}
+        if not more:
+            return found
+        found |= more
+        known |= more
+
+
+def _assigned_aliases(data: bytes) -> list[bytes]:
+    """`F_ = torch.autograd.Function`: read from the lines that spell Function (a pattern that
+    starts with a name has no literal prefix to search for, and is slow on a large tree)."""
+    aliases = []
+    for match in _FUNCTION_WORD.finditer(data):
+        start = data.rfind(b"\n", 0, match.start()) + 1
+        end = data.find(b"\n", match.end())
+        line = _ALIAS_ASSIGNED.match(data[start:end if end >= 0 else len(data)])
+        if line is not None:
+            aliases.append(line.group(1))
+    return aliases
+
+
+def _read_imports(data: bytes, importer: str, is_package: bool
+                  ) -> tuple[set[str], list[tuple[str, str, str]]] | None:
+    """The modules a file star-imports, and (spelling, module, class) for each class base it
+    imports; None when the file does not parse."""
     import ast
 
     try:
@@ -79,24 +122,30 @@ def _subclassed_imports(data: bytes, importer: str, is_package: bool) -> Iterato
             warnings.simplefilter("ignore")
             tree = ast.parse(data)
     except (SyntaxError, ValueError, RecursionError):
-        return  # reported when the file itself is handled
+        return None
+    stars: set[str] = set()
     imported: dict[str, tuple[str, str | None]] = {}  # local name -> (module, name or None)
     statements = list(_statements(tree))
     for node in statements:
         if isinstance(node, ast.ImportFrom):
             source = absolute_module(importer, node.level, node.module or "", is_package)
             for alias in node.names:
-                imported[alias.asname or alias.name] = (source, alias.name)
+                if alias.name == "*":
+                    stars.add(source)
+                else:
+                    imported[alias.asname or alias.name] = (source, alias.name)
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 head = alias.name.split(".")[0]
                 imported[alias.asname or head] = (alias.name if alias.asname else head, None)
+    bases = []
     for node in statements:
         if isinstance(node, ast.ClassDef):
             for base in node.bases:
                 target = _imported_class(base, imported)
                 if target is not None:
-                    yield (ast.unparse(base), *target)
+                    bases.append((ast.unparse(base), *target))
+    return stars, bases
 
 
 def absolute_module(module: str, level: int, target: str, is_package: bool) -> str:

@@ -1,8 +1,10 @@
-"""Every spelling each symbolic pattern claims (fgi_rewrite/patterns/) is read as that
-pattern and emitted bit-exactly: the registry's claims, checked one by one.
+"""Every spelling each pattern claims (fgi_rewrite/patterns/) is read as that pattern and
+emitted as it promises: the registry's claims, checked one by one.
 
-Each spelling applies the pattern to grad_output in a small spike; the class must scan as a
-safe fix, and the rewrite must give the same value and bit-identical gradients.
+Each spelling applies the pattern to grad_output in a small spike. A symbolic pattern's class
+must scan as a safe fix and its rewrite give the same value and bit-identical gradients; a
+probed pattern's class must scan as an unsafe fix (a probe) and its rewrite give the same
+value and gradients within the probe's stated 16 ulps.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from fgi_rewrite.patterns import PATTERNS
-from fgi_rewrite.rewrite import rewrite_module
+from fgi_rewrite.patterns import PATTERNS, PROBED
+from fgi_rewrite.rewrite import RewriteOptions, rewrite_module
 from fgi_rewrite.scan import scan_source
 
 # How each kind of spelling applies the pattern to `go` with the factor `g`.
@@ -61,12 +63,62 @@ def _source(spelling: str) -> str:
 
 @pytest.mark.parametrize(("op", "spelling"), _spellings(), ids=str)
 def test_every_spelling_of_a_pattern_is_safe_and_bit_exact(op: str, spelling: str, tmp_path: Path) -> None:
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     source = _source(spelling)
     (report,), errors = scan_source(source.encode(), "spike.py")
     assert not errors
     assert (report.status, report.fix) == ("convertible", "safe"), report.reason
-    rewritten = rewrite_module(source.encode()).source
+    _assert_equivalent(source, rewrite_module(source.encode()).source, spelling, tolerance_ulps=0, tmp_path=tmp_path)
+
+
+# One spelling (or more) for everything a probed pattern claims; a claim without one fails.
+_PROBED_SPELLINGS = {
+    ("where", "where"): ["torch.where(x > 0, go * g, 0.0)", "torch.where(x > 0, torch.zeros_like(go), go * g)"],
+    ("masked_fill", "masked_fill"): ["go.masked_fill(x.abs() > 1, 0.0)"],
+    ("masked_fill", "masked_fill_"): ["go.clone().masked_fill_(x.abs() > 1, 0)"],
+    ("cast", "float"): ["(go * g).float()"],
+    ("cast", "double"): ["(go * g).double()"],
+    ("cast", "half"): ["go.half()"],
+    ("cast", "bfloat16"): ["go.bfloat16()"],
+    ("cast", "to"): ["(go * g).to(torch.float64)"],
+    ("cast", "type"): ["(go * g).type(torch.float64)"],
+    ("cast", "type_as"): ["(go * g).type_as(x)"],
+    ("reshape", "view"): ["(go * g).view(go.shape)"],
+    ("reshape", "reshape"): ["(go * g).reshape(-1)"],
+    ("reshape", "squeeze"): ["(go * g).squeeze()"],
+    ("reshape", "unsqueeze"): ["go.unsqueeze(0).mul(g).squeeze(0)"],
+    ("reshape", "flatten"): ["(go * g).flatten()"],
+    ("reshape", "expand"): ["(go * g).expand(go.shape)"],
+    ("sum", "Add"): ["go * g + go * x.abs()", "torch.zeros_like(go) + go * g"],
+    ("sum", "Subtract"): ["go * g - go * 0.5", "torch.zeros_like(go) - go * g"],
+}
+
+
+def _probed_claims() -> list[tuple[str, str]]:
+    return [(p.name, spelling) for p in PROBED
+            for spelling in sorted(p.methods | p.functions | {o.__name__ for o in p.operators})]
+
+
+def test_every_probed_claim_has_a_spelling() -> None:
+    assert sorted(_probed_claims()) == sorted(_PROBED_SPELLINGS)
+
+
+@pytest.mark.parametrize("spelling", [s for spellings in _PROBED_SPELLINGS.values() for s in spellings], ids=str)
+def test_every_spelling_of_a_probed_pattern_is_an_unsafe_probe_within_its_tolerance(spelling: str,
+                                                                                    tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    source = _source(spelling)
+    (report,), errors = scan_source(source.encode(), "spike.py")
+    assert not errors
+    assert (report.status, report.fix) == ("convertible", "unsafe"), report.reason
+    assert any("probe" in note for note in report.notes), report.notes
+    rewritten = rewrite_module(source.encode(), RewriteOptions(unsafe_fixes=True)).source
+    _assert_equivalent(source, rewritten, spelling, tolerance_ulps=16, tmp_path=tmp_path)
+
+
+def _assert_equivalent(source: str, rewritten: bytes, spelling: str, tolerance_ulps: int, tmp_path: Path) -> None:
+    import torch
+
     sides, classes = [], []
     for name, text in (("original", source.encode()), ("fgi", rewritten)):
         path = tmp_path / f"{name}.py"
@@ -92,5 +144,13 @@ def test_every_spelling_of_a_pattern_is_safe_and_bit_exact(op: str, spelling: st
             results.append((out.detach(), grad))
         (value_a, grad_a), (value_b, grad_b) = results
         assert torch.equal(value_a, value_b) and value_a.dtype == value_b.dtype
-        assert torch.equal(grad_a.view(torch.int64 if dtype == torch.float64 else torch.int32),
-                           grad_b.view(torch.int64 if dtype == torch.float64 else torch.int32)), spelling
+        assert grad_a.dtype == grad_b.dtype, spelling
+        if tolerance_ulps == 0:
+            bits = torch.int64 if dtype == torch.float64 else torch.int32
+            assert torch.equal(grad_a.view(bits), grad_b.view(bits)), spelling
+        else:
+            # ulps of the coarser of the gradient's and the output's dtype (README, unsafe fixes)
+            coarse = max((grad_a.dtype, value_a.dtype), key=lambda d: torch.finfo(d).eps)
+            scale = torch.maximum(grad_a.abs(), grad_b.abs()).double()
+            ulp = torch.clamp_min(scale * torch.finfo(coarse).eps, torch.finfo(coarse).tiny)
+            assert bool(((grad_a.double() - grad_b.double()).abs() <= tolerance_ulps * ulp).all()), spelling

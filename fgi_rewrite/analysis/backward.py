@@ -30,7 +30,15 @@ from fgi_rewrite.analysis.operations import (
     TORCH_PREFIXES,
 )
 from fgi_rewrite.analysis.syntax import is_none_padding, mentions, reads_grad_requirement
-from fgi_rewrite.patterns import BY_FUNCTION, BY_METHOD, BY_OPERATOR, ChainPattern
+from fgi_rewrite.patterns import (
+    BY_FUNCTION,
+    BY_METHOD,
+    BY_OPERATOR,
+    PROBED_BY_FUNCTION,
+    PROBED_BY_METHOD,
+    PROBED_BY_OPERATOR,
+    ChainPattern,
+)
 
 _MAX_HELPER_DEPTH = 4
 
@@ -272,7 +280,7 @@ class BackwardReader:
             read_in_place = True
         current = self.env.get(root) if root else None
         if isinstance(current, Linear):
-            if isinstance(value, Linear) or (isinstance(value, Const) and self._zero(value.node)):
+            if isinstance(value, Linear) or (isinstance(value, Const) and self.is_zero(value.node)):
                 self._bind(root, current.opaque(f"masked assignment {code_of(stmt).strip()}"))
                 return
             raise Refusal(
@@ -388,7 +396,7 @@ class BackwardReader:
                 return self._mask(node.args[0].value, depth + 1)
         return False
 
-    def _zero(self, node: cst.BaseExpression | None) -> bool:
+    def is_zero(self, node: cst.BaseExpression | None) -> bool:
         return node is not None and _is_zero(self._known(node))
 
     # ---------------------------------------------------------------- expressions
@@ -505,22 +513,9 @@ class BackwardReader:
             lin, other = (left, node.right) if left_lin else (right, node.left)
             assert isinstance(lin, Linear)
             return self._link(lin, pattern, other)
-        if isinstance(op, (cst.Add, cst.Subtract)):
-            if left_lin and right_lin:
-                assert isinstance(left, Linear) and isinstance(right, Linear)
-                if (left.reduced is None) != (right.reduced is None):
-                    raise Refusal("FGI103", f"backward is not elementwise: {text}", node)
-                merged = left.opaque(f"sum of linear terms: {text[:60]}", smooth=right.smooth)
-                return replace(merged, interprocedural=left.interprocedural or right.interprocedural)
-            constant = node.right if left_lin else node.left
-            if self._zero(constant):
-                # zeros + g is g, except that -0.0 becomes +0.0 and the sum takes the zeros'
-                # dtype: no longer a chain the carrier can repeat bit for bit.
-                lin = left if left_lin else right
-                assert isinstance(lin, Linear)
-                lin = lin if left_lin or isinstance(op, cst.Add) else self._link(lin, BY_METHOD["neg"], None)
-                return lin.opaque(f"added to zeros: {text[:60]}")
-            raise Refusal("FGI102", f"backward is not linear in grad_output: adds a constant: {text}", node)
+        probed = PROBED_BY_OPERATOR.get(type(op))
+        if probed is not None:
+            return probed.read(self, node, [left, right])
         raise Refusal("FGI102", f"backward is not linear in grad_output: {text}", node)
 
     def _subscript(self, node: cst.Subscript) -> Value:
@@ -609,15 +604,9 @@ class BackwardReader:
                 raise Refusal("FGI111", f"backward calls .{method}() without an operand", node)
             linked = self._link(receiver, pattern, node.args[0].value if pattern.takes_operand else None)
             return _in_place(receiver, linked) if method.endswith("_") else linked
-        if method in ("masked_fill", "masked_fill_"):
-            fill = node.args[1].value if len(node.args) > 1 else None
-            if self._zero(fill):
-                return receiver.opaque(f"masked_fill: {text[:60]}")
-            raise Refusal("FGI102", f"backward is not linear in grad_output: fills a constant: {text[:80]}", node)
-        if method in ("float", "double", "half", "bfloat16", "to", "type", "type_as"):
-            return receiver.opaque(f"cast: {text[:60]}")
-        if method in ("view", "reshape", "squeeze", "unsqueeze", "flatten", "expand"):
-            return receiver.opaque(f"reshaped: {text[:60]}")
+        probed = PROBED_BY_METHOD.get(method)
+        if probed is not None:
+            return probed.read(self, node, [receiver, *args])
         if method in BROADCAST_REDUCTIONS:
             if receiver.reduced is not None:
                 raise Refusal("FGI103", f"backward is not elementwise: reduces twice: {text[:80]}", node)
@@ -630,6 +619,9 @@ class BackwardReader:
         if method in SHAPE_QUESTIONS:
             return Const(node)
         raise Refusal("FGI111", f"backward calls .{method}() on the gradient, which the analysis does not follow", node)
+
+    def negate(self, gradient: Linear) -> Linear:
+        return self._link(gradient, BY_METHOD["neg"], None)
 
     def _link(self, gradient: Linear, pattern: ChainPattern, operand: cst.BaseExpression | None) -> Linear:
         """The gradient with one more link of a symbolic chain (fgi_rewrite/patterns/). A
@@ -651,17 +643,9 @@ class BackwardReader:
                     lin = args[lin_index]
                     assert isinstance(lin, Linear)
                     return self._link(lin, pattern, node.args[1 - lin_index].value)
-        if short == "where" and len(args) == 3:
-            cond, a, b = args
-            if isinstance(cond, Linear):
-                raise Refusal("FGI102", f"backward branches on grad_output: {text[:80]}", node)
-            for value, arg in ((a, node.args[1]), (b, node.args[2])):
-                if isinstance(value, Const) and not self._zero(arg.value):
-                    raise Refusal("FGI102", f"backward is not linear in grad_output: selects a constant: {text[:80]}", node)
-            lin = a if isinstance(a, Linear) else b
-            assert isinstance(lin, Linear)
-            smooth = any(v.smooth for v in (a, b) if isinstance(v, Linear))
-            return lin.opaque(f"torch.where: {text[:60]}", smooth=smooth)
+        probed = PROBED_BY_FUNCTION.get(short)
+        if probed is not None:
+            return probed.read(self, node, args)
         if short in ("zeros_like", "empty_like", "ones_like", "full_like"):
             return Const(node)
         if short in ("sum", "sum_to_size") and isinstance(first, Linear):

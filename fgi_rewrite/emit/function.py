@@ -105,10 +105,45 @@ class _Substitute(cst.CSTTransformer):
     def leave_Subscript(self, original_node: cst.Subscript, updated_node: cst.Subscript) -> cst.BaseExpression:
         if self._is_needs_input_grad(original_node.value):
             return cst.Name("True")
+        position = _literal_index(original_node)
+        value = original_node.value
+        if position is not None and isinstance(value, cst.Attribute) and isinstance(value.value, cst.Name) \
+                and value.value.value == self.ctx and value.attr.value in ("saved_tensors", "saved_variables") \
+                and -len(self.saved) <= position < len(self.saved):
+            # `ctx.saved_tensors[0]` is the saved value itself, not `(x,)[0]`.
+            return _atom(self.saved[position])
+        return updated_node
+
+    def leave_If(self, original_node: cst.If, updated_node: cst.If
+                 ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
+        # `if ctx.needs_input_grad[i]:` is always taken once FGI computes the gradient: its body
+        # stands alone, as an engineer would write it, rather than under `if True:`.
+        if self._is_needs_input_grad(getattr(original_node.test, "value", None)) \
+                and isinstance(updated_node.test, cst.Name) and updated_node.test.value == "True" \
+                and isinstance(updated_node.body, cst.IndentedBlock):
+            return cst.FlattenSentinel(updated_node.body.body)
         return updated_node
 
     def leave_Arg(self, original_node: cst.Arg, updated_node: cst.Arg) -> cst.Arg:
         return updated_node.with_changes(keyword=original_node.keyword)
+
+
+def _literal_index(node: cst.Subscript) -> int | None:
+    """The integer of `value[i]` / `value[-i]`, if that is what the subscript is."""
+    if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
+        return None
+    index = node.slice[0].slice.value
+    sign = 1
+    if isinstance(index, cst.UnaryOperation) and isinstance(index.operator, cst.Minus):
+        index, sign = index.expression, -1
+    return sign * int(index.value) if isinstance(index, cst.Integer) else None
+
+
+def _atom(node: cst.BaseExpression) -> cst.BaseExpression:
+    """node, parenthesised unless it already binds tighter than any operator around it."""
+    if isinstance(node, (cst.Name, cst.Call, cst.Attribute, cst.Subscript)) or node.lpar:
+        return node
+    return node.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
 
 
 # Names a grad-free statement may read without making a tensor that requires grad.
@@ -727,7 +762,10 @@ class FunctionWriter:
         lines = [f"def {helper}({', '.join(params)}):",
                  f'{ind}"""The backward of {self.class_name}, called by {self.name} with grad_output = 1."""']
         for stmt in body:
-            lines += [ind + line if line.strip() else "" for line in code_of(stmt.visit(substitute)).rstrip("\r\n").splitlines()]
+            # Visited inside a module, so that an opened `if ctx.needs_input_grad[i]:` guard can
+            # leave its statements in its place.
+            for opened in cst.Module(body=[stmt]).visit(substitute).body:
+                lines += [ind + line if line.strip() else "" for line in code_of(opened).rstrip("\r\n").splitlines()]
         self.helper_source = self.newline.join(lines) + self.newline
         arguments = [f"{self.torch}.ones_like({value})"] + [code_of(s) for s in self.saved]
         arguments += [code_of(self.attributes[a]) for a in attr_params]

@@ -28,6 +28,7 @@ NOT_SCRIPTABLE = {
     "module_global.py": "reads SURROGATE_WIDTH, which set_surrogate_width() reassigns through `global`",
     "ctx_stores_module.py": "forward stores a Python object (an nn.Module) on ctx and calls its method",
     "helper_returns_gradient.py": "the module's own helper has no annotations: TorchScript takes alpha for a Tensor",
+    "item_scalar.py": "backward multiplies a tensor by `.item()`, which TorchScript types as a Scalar and rejects",
 }
 
 
@@ -67,6 +68,16 @@ def _argument(parameter: inspect.Parameter) -> object:
     return {"int": 3, "bool": True}.get(annotation, 0.75)
 
 
+def _same_bits(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Equal bit for bit, so NaN (an overflowing surrogate) equals NaN and -0.0 differs from 0.0."""
+    if (a.dtype, a.shape) != (b.dtype, b.shape):
+        return False
+    if not a.is_floating_point():
+        return torch.equal(a, b)
+    bits = {8: torch.int64, 4: torch.int32, 2: torch.int16}[a.element_size()]
+    return torch.equal(a.contiguous().view(bits), b.contiguous().view(bits))
+
+
 def _wrapper(function) -> torch.nn.Module:  # type: ignore[no-untyped-def]
     """A Module whose forward calls `function` with its own signature, scripted."""
     signature = inspect.signature(function)
@@ -102,13 +113,20 @@ def test_emitted_function_scripts_and_survives_save_and_load(fixture: str, tmp_p
                 buffer.seek(0)
                 loaded = torch.jit.load(buffer)
                 args = [_argument(p) for p in inspect.signature(function).parameters.values()]
-                results = []
-                for run in (function, scripted, loaded):
-                    torch.manual_seed(0)  # stochastic spikes draw the same numbers in each
-                    with torch.no_grad():
-                        results.append(run(*args))
-                assert torch.equal(results[1], results[0]), f"{name}: scripted value differs"
-                assert torch.equal(results[2], results[0]), f"{name}: loaded value differs"
+                for grad_mode in (False, True):
+                    results = []
+                    for run in (function, scripted, loaded):
+                        torch.manual_seed(0)  # stochastic spikes draw the same numbers in each
+                        leaves = [a.detach().requires_grad_(grad_mode) if isinstance(a, torch.Tensor) else a
+                                  for a in args]
+                        with torch.set_grad_enabled(grad_mode):
+                            out = run(*leaves)
+                        grads = torch.autograd.grad(out.sum(), leaves[0]) if out.requires_grad else ()
+                        results.append((out.detach(), grads))
+                    for (value, grads), how in zip(results[1:], ("scripted", "loaded")):
+                        assert _same_bits(value, results[0][0]), f"{name}: {how} value differs"
+                        assert all(_same_bits(a, b) for a, b in zip(grads, results[0][1])), \
+                            f"{name}: {how} gradient differs"
             except (RuntimeError, torch.jit.frontend.FrontendError, AttributeError, TypeError) as error:
                 failures.append(f"{name}: {str(error).strip().splitlines()[0]}")
     finally:

@@ -17,7 +17,7 @@ from typing import Literal
 import libcst as cst
 
 from fgi_rewrite.analysis.contract import kept_members
-from fgi_rewrite.analysis.discovery import ClassInfo, find_function_classes, torch_name
+from fgi_rewrite.analysis.discovery import ClassInfo, dotted_name, find_function_classes, torch_name
 from fgi_rewrite.analysis.ir import Refusal
 from fgi_rewrite.analysis.project import FileContext
 from fgi_rewrite.analysis.syntax import bound_names
@@ -59,6 +59,8 @@ class ClassOutcome:
 class ModuleRewrite:
     source: bytes
     outcomes: list[ClassOutcome] = field(default_factory=list)
+    # Other changes worth a line of their own (an unsafe fix beside a class's rewrite).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -99,9 +101,12 @@ class _Plan:
 
 
 class _Transformer(cst.CSTTransformer):
-    def __init__(self, plans: dict[int, _Plan], config: cst.PartialParserConfig) -> None:
+    def __init__(self, plans: dict[int, _Plan], config: cst.PartialParserConfig,
+                 unignore: bool = False) -> None:
         self.plans = plans
         self.config = config
+        self.unignore = unignore  # drop @torch.jit.ignore from wrappers that only called .apply
+        self.notes: list[str] = []
         self.scopes: list[cst.CSTNode] = []
         self.by_scope: dict[int, dict[str, str]] = {}  # id(scope) -> class name -> function name
         self.module_level: dict[str, str] = {}
@@ -146,6 +151,20 @@ class _Transformer(cst.CSTTransformer):
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
         self.scopes.pop()
+        functions = {plan.function_name for plan in self.plans.values()}
+        if updated_node is not original_node and _only_calls(updated_node, functions):
+            kept = [d for d in updated_node.decorators if not _is_jit_ignore(d)]
+            if len(kept) < len(updated_node.decorators) and not self.unignore:
+                self.notes.append(f"{original_node.name.value}: keeps @torch.jit.ignore, whose only reason was the "
+                                  ".apply call; --unsafe-fixes drops it")
+            elif len(kept) < len(updated_node.decorators):
+                self.notes.append(f"{original_node.name.value}: dropped @torch.jit.ignore, whose only reason was "
+                                  "the .apply call (unsafe fix: the wrapper is now compiled by TorchScript)")
+                leading = updated_node.decorators[0].leading_lines
+                if kept:
+                    kept[0] = kept[0].with_changes(leading_lines=leading)
+                    return updated_node.with_changes(decorators=kept)
+                return updated_node.with_changes(decorators=kept, leading_lines=[*updated_node.leading_lines, *leading])
         return updated_node
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
@@ -208,6 +227,45 @@ class _Transformer(cst.CSTTransformer):
                 body.append(function.with_changes(leading_lines=[cst.EmptyLine()] * 2) if body else function)
             body.append(updated)
         return updated_node.with_changes(body=body)
+
+
+def _is_jit_ignore(decorator: cst.Decorator) -> bool:
+    name = dotted_name(decorator.decorator) or ""
+    return name in ("torch.jit.ignore", "jit.ignore")
+
+
+def _only_calls(function: cst.FunctionDef, functions: set[str]) -> bool:
+    """Whether the body is, besides a docstring, `return f(...)` for one of `functions`, with
+    parameters and literals as arguments and every parameter annotated: nothing left that
+    TorchScript could not compile once `.apply` is gone."""
+    params = function.params
+    if params.star_arg is not cst.MaybeSentinel.DEFAULT or params.star_kwarg is not None or params.kwonly_params \
+            or any(p.annotation is None for p in params.params):
+        return False
+    statements = list(function.body.body) if isinstance(function.body, cst.IndentedBlock) else []
+    if statements and isinstance(statements[0], cst.SimpleStatementLine) and isinstance(statements[0].body[0], cst.Expr):
+        statements = statements[1:]  # the docstring
+    if len(statements) != 1 or not isinstance(statements[0], cst.SimpleStatementLine):
+        return False
+    (small,) = statements[0].body if len(statements[0].body) == 1 else (None,)
+    call = small.value if isinstance(small, cst.Return) else None
+    if not isinstance(call, cst.Call) or not isinstance(call.func, cst.Name) or call.func.value not in functions:
+        return False
+    names = {p.name.value for p in params.params}
+    simple = (cst.Name, cst.Integer, cst.Float, cst.BinaryOperation, cst.UnaryOperation)
+    return all(isinstance(arg.value, simple) and not arg.star and all(
+        n.value in names | {"True", "False", "None"} for n in _names_in(arg.value)) for arg in call.args)
+
+
+def _names_in(node: cst.CSTNode) -> list[cst.Name]:
+    found: list[cst.Name] = []
+
+    class Names(cst.CSTVisitor):
+        def visit_Name(self, name: cst.Name) -> None:
+            found.append(name)
+
+    node.visit(Names())
+    return found
 
 
 def _with_torch_import(module: cst.Module) -> cst.Module:
@@ -280,7 +338,9 @@ def rewrite_module(data: bytes, options: RewriteOptions = RewriteOptions(),
                                             plan.function_name))
     if not plans:
         return result
-    new = module.visit(_Transformer(plans, module.config_for_parsing))
+    transformer = _Transformer(plans, module.config_for_parsing, unignore=options.unsafe_fixes)
+    new = module.visit(transformer)
+    result.notes.extend(transformer.notes)
     if not exports_everything:  # a star-importer may use any import this module has
         new = drop_unused_imports(module, new)
     if torch_alias is None:

@@ -109,6 +109,8 @@ class RewriteRun:
             self.counts[outcome.outcome] += 1
             detail = f" ({outcome.code})" if outcome.code else ""
             print(f"{shown}: {outcome.qualname}: {outcome.outcome}{detail}: {outcome.reason}", file=sys.stderr)
+        for note in result.notes:
+            print(f"{shown}: {note}", file=sys.stderr)
         converted = {o.qualname: o.function for o in result.outcomes
                      if o.outcome == "rewritten" and o.function and "." not in o.qualname}
         self.files.append(_File(file, shown, original, result.source, converted))

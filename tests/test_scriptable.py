@@ -135,3 +135,26 @@ def test_emitted_function_scripts_and_survives_save_and_load(fixture: str, tmp_p
         assert failures, f"{fixture} scripts now: remove it from NOT_SCRIPTABLE ({NOT_SCRIPTABLE[fixture]})"
     else:
         assert not failures, "\n".join(failures)
+
+
+def test_a_jit_ignore_wrapper_that_only_called_apply_is_compiled_after_the_unsafe_fix(tmp_path: Path) -> None:
+    """`@torch.jit.ignore` around `Cls.apply(...)` made a scripted model call back into Python;
+    with --unsafe-fixes the decorator goes and the whole model compiles."""
+    source = (FIXTURES / "jit_ignore_forward.py").read_bytes()
+    safe = rewrite_module(source)
+    assert "@torch.jit.ignore\ndef script_spike" in safe.source.decode()
+    assert any("script_spike: keeps @torch.jit.ignore" in note for note in safe.notes)
+
+    unsafe = rewrite_module(source, RewriteOptions(unsafe_fixes=True))
+    assert "@torch.jit.ignore\ndef script_spike" not in unsafe.source.decode()
+    assert "\ndef script_spike(x: torch.Tensor, beta: float)" in unsafe.source.decode()
+    assert any("script_spike: dropped @torch.jit.ignore" in note for note in unsafe.notes)
+    path = tmp_path / "jit_ignore_forward.py"
+    path.write_bytes(unsafe.source)
+    module = _import(path, "unignored_jit_ignore_forward")
+    cell = torch.jit.script(module.Cell())
+    assert "prim::PythonOp" not in str(cell.graph) and "prim::PythonOp" not in str(cell.inlined_graph)
+    x = torch.randn(6, 5, requires_grad=True)
+    (grad,) = torch.autograd.grad(cell(x).sum(), x)
+    (want,) = torch.autograd.grad(module.Cell()(x).sum(), x)
+    assert torch.equal(grad, want)

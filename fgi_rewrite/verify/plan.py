@@ -125,6 +125,27 @@ def call_site_literals(module: cst.Module) -> dict[str, dict[int, str]]:
     return found
 
 
+def star_importers(files: list[Path]) -> dict[Path, list[Path]]:
+    """For each given file (resolved), the given files that do `from it import *`: their
+    namespaces change when a rewrite adds or drops a public name of it."""
+    from fgi_rewrite.analysis.project import _STAR, _read_imports, module_name_of
+
+    by_module = {module_name_of(f.resolve()): f.resolve() for f in files}
+    found: dict[Path, list[Path]] = {}
+    for file in files:
+        try:
+            data = file.read_bytes()
+        except OSError:
+            continue  # reported when the file itself is handled
+        if not _STAR.search(data):
+            continue
+        facts = _read_imports(data, module_name_of(file.resolve()), file.name == "__init__.py")
+        for source in facts[0] if facts is not None else ():
+            if source in by_module and by_module[source] != file.resolve():
+                found.setdefault(by_module[source], []).append(file.resolve())
+    return found
+
+
 @dataclass
 class Plan:
     cases: list[Case] = field(default_factory=list)
@@ -138,6 +159,13 @@ def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> Plan:
     result_plan = Plan()
     cases, skipped, rewritten = result_plan.cases, result_plan.skipped, result_plan.rewritten
     rewrite_options = RewriteOptions(unsafe_fixes=options.unsafe_fixes, style=options.style, fast_path=options.fast_path)
+    from dataclasses import replace
+
+    from fgi_rewrite.analysis.project import project_context
+
+    # The rewrite `rewrite` would write: a star-imported module keeps its imports and gets a
+    # private function name.
+    context, importers = project_context([f for f, _ in files]), star_importers([f for f, _ in files])
     for file, shown in files:
         try:
             data = file.read_bytes()
@@ -151,7 +179,7 @@ def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> Plan:
         except (cst.ParserSyntaxError, UnicodeDecodeError, LookupError, SyntaxError, RecursionError):
             result_plan.errors.extend(scan_source(data, shown)[1])  # the same message scan gives
             continue
-        result = rewrite_module(data, rewrite_options, parsed)
+        result = rewrite_module(data, replace(rewrite_options, context=context[file.resolve()]), parsed)
         if result.changed:
             rewritten[file] = result.source
         module = module_name(file)
@@ -159,6 +187,16 @@ def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> Plan:
         literals = call_site_literals(parsed)
         classes, index = find_function_classes(parsed)
         fixes = {name: r.fix for name, r in reports.items()}
+        # What the module's namespace may gain (the FGI functions) and lose (classes a --map
+        # replaces, perhaps without a shim), and the modules whose namespace is compared.
+        replacements = {o.qualname: f"{module}.{o.function}" for o in result.outcomes if o.function}
+        replaced = []
+        for o in result.outcomes:
+            target = options.mapping.get(o.qualname) or options.mapping.get(o.qualname.split(".")[-1])
+            if target:
+                replacements[o.qualname] = target.replace(":", ".")
+                replaced.append(o.qualname)
+        namespaces = [module, *(module_name(p) for p in importers.get(file.resolve(), []))]
         for outcome in result.outcomes:
             if options.against is not None:
                 # A hand migration may cover a form the emitter does not write yet (FGI116).
@@ -195,7 +233,8 @@ def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> Plan:
             ir = extract(info, index)
             cases.append(Case(key, shown, file, outcome.qualname, module, outcome.qualname, tolerance,
                               (twin_module, twin_object, kind), arguments, reports.get(outcome.qualname),
-                              argument_spec(ir), custom_fwd_device(ir)))
+                              argument_spec(ir), custom_fwd_device(ir), namespaces=namespaces,
+                              replacements=replacements, mapped=replaced))
     return result_plan
 
 
@@ -233,6 +272,7 @@ def _job(side: str, root: Path, cases: list[Case], options: VerifyOptions, work:
             "object_kind": "class" if side == "original" else c.twin[2],
             "qualname": c.qualname, "arguments": c.arguments, "inputs": c.inputs, "autocast": c.autocast,
             "path": c.path, "tolerance": c.tolerance,
+            "home": c.module, "namespaces": c.namespaces, "replacements": c.replacements, "mapped": c.mapped,
         } for c in cases],
     }
 

@@ -172,8 +172,8 @@ def _output_problems(run: str, a: dict[str, Any], b: dict[str, Any], verdict: Ve
             if oa[prop] != ob[prop]:
                 problems.append(f"{run}: {name} {prop} {oa[prop]} vs FGI {ob[prop]}")
         if oa["grad_fn"] != ob["grad_fn"]:
-            has = {True: "has a grad_fn", False: "has no grad_fn"}
-            problems.append(f"{run}: {name} {has[oa['grad_fn']]}, FGI's {has[ob['grad_fn']][4:]}")
+            has = {True: ("has a grad_fn", "one"), False: ("has no grad_fn", "none")}
+            problems.append(f"{run}: {name} {has[oa['grad_fn']][0]}, FGI's has {has[ob['grad_fn']][1]}")
         x, y = oa["tensor"], ob["tensor"]
         if first:
             first = False

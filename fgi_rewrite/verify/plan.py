@@ -24,6 +24,7 @@ import libcst as cst
 
 from fgi_rewrite.analysis.discovery import find_function_classes
 from fgi_rewrite.analysis.extract import extract
+from fgi_rewrite.analysis.ir import Refusal
 from fgi_rewrite.emit.call_sites import module_name
 from fgi_rewrite.model import FileError
 from fgi_rewrite.rewrite import RewriteOptions, rewrite_module
@@ -199,8 +200,10 @@ def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> Plan:
         namespaces = [module, *(module_name(p) for p in importers.get(file.resolve(), []))]
         for outcome in result.outcomes:
             if options.against is not None:
-                # A hand migration may cover a form the emitter does not write yet (FGI116).
-                emitter_limit = outcome.outcome == "refused" and outcome.code == "FGI116"
+                # A hand migration may cover a form the emitter does not write yet (FGI116), or
+                # any class --map names (several outputs, FGI101): what it claims is checked.
+                emitter_limit = outcome.outcome == "refused" and (outcome.code == "FGI116"
+                                                                  or outcome.qualname in replaced)
                 if outcome.outcome not in ("rewritten", "held-back") and not emitter_limit:
                     continue
             elif outcome.outcome != "rewritten":
@@ -230,7 +233,13 @@ def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> Plan:
                 kind = "function"
             key = f"{shown}::{outcome.qualname}"
             info = next(c for c in classes if c.qualname == outcome.qualname)
-            ir = extract(info, index)
+            try:
+                ir = extract(info, index)
+            except Refusal as refusal:  # a refused class --map names: its inputs cannot be read
+                skipped.append(Verdict(shown, outcome.qualname, "skipped", f"the migration is not verified: the "
+                                       f"analysis cannot read the class ({refusal.code}: {refusal.reason})",
+                                       report=reports.get(outcome.qualname)))
+                continue
             cases.append(Case(key, shown, file, outcome.qualname, module, outcome.qualname, tolerance,
                               (twin_module, twin_object, kind), arguments, reports.get(outcome.qualname),
                               argument_spec(ir), custom_fwd_device(ir), namespaces=namespaces,

@@ -360,6 +360,12 @@ def test_wrong_migrations_are_different_and_failures_say_why(tmp_path: Path) -> 
     assert status["RaisingSpike"] == "error"
     assert reason["RaisingSpike"].startswith("the FGI side fails where the original runs")
     assert reason["RaisingSpike"].endswith("RuntimeError: not migrated")
+    from importlib import resources
+
+    import jsonschema
+
+    schema = json.loads(resources.files("fgi_rewrite").joinpath("schema/fgi-rewrite.schema.json").read_text())
+    jsonschema.validate(json.loads(out), schema)
 
 
 def test_each_output_of_a_tuple_is_compared(tmp_path: Path) -> None:

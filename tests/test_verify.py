@@ -292,6 +292,9 @@ class ConfiguredSpike:
 # lib's replacement is public and named `fire`: user's own `fire` (from helpers) is shadowed.
 _USER = "from helpers import fire\nfrom lib import *\n"
 _HELPERS = "def fire(x):\n    return x > 0\n"
+# A training script that star-imports lib: never imported just to read its namespace.
+_TRAIN = ("from pathlib import Path\nfrom lib import *\n\n"
+          "for epoch in range(1):\n    Path(__file__).with_suffix('.ran').touch()\n")
 _NEEDS_MISSING = SPIKE.replace("import torch\n", "import torch\nfrom not_installed_xyz import SLOPE\n", 1).replace(
     "class Spike", "class ImportSpike").replace("ctx.alpha * x.abs()", "SLOPE * x.abs()")
 _NEEDS_INT = SPIKE.replace("class Spike", "class IntSpike").replace(
@@ -313,6 +316,7 @@ WRONG_MIGRATIONS: dict[str, tuple[str, str, str]] = {
     "lib": (SPIKE.replace("class Spike", "class LibSpike"),
             _FAST_SIGMOID_FGI.format(name="fire", ret="inj - inj.detach() + value.detach()"), "LibSpike=lib:fire"),
     "user": (_USER, _USER, ""),
+    "train": (_TRAIN, _TRAIN, ""),
     "helpers": (_HELPERS, _HELPERS, ""),
     "missing": (_NEEDS_MISSING, _NEEDS_MISSING, "ImportSpike=missing:spike"),
     "needs_int": (_NEEDS_INT, _NEEDS_INT, ""),
@@ -353,6 +357,8 @@ def test_wrong_migrations_are_different_and_failures_say_why(tmp_path: Path) -> 
     assert "its members (slope) are not checked" in " ".join(found["DetachedSpike"]["verify"]["notes"])
     assert status["LibSpike"] == "different"
     assert "namespace of user (it star-imports lib): fire is function lib.fire" in reason["LibSpike"]
+    assert "namespace of train not compared: it runs code at import" in " ".join(found["LibSpike"]["verify"]["notes"])
+    assert not list(tmp_path.glob("*/train.ran"))
     assert (status["ImportSpike"], reason["ImportSpike"]) == (
         "skipped", "cannot import the original: ModuleNotFoundError: No module named 'not_installed_xyz'")
     assert (status["IntSpike"], reason["IntSpike"]) == (

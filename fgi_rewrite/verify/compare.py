@@ -34,6 +34,7 @@ class Case:
     namespaces: list[str] = field(default_factory=list)
     replacements: dict[str, str] = field(default_factory=dict)
     mapped: list[str] = field(default_factory=list)
+    scripts: list[str] = field(default_factory=list)  # of those modules, the ones that run code at import
 
 @dataclass
 class Verdict:
@@ -237,7 +238,10 @@ def _member_problems(case: Case, original: dict[str, Any], twin: dict[str, Any],
     class's name (the shim), callable where it was, equal where it is a plain value."""
     members, reachable = original.get("members") or {}, twin.get("members")
     name = case.qualname.split(".")[-1]
-    if not members:
+    if not members or not isinstance(members, dict):
+        return []
+    if isinstance(reachable, str):  # the module that would keep it is not importable here
+        verdict.notes.append(f"members of {name} not checked on the FGI side: {reachable}")
         return []
     if reachable is None:
         listed = ", ".join(sorted(members))
@@ -273,14 +277,12 @@ def _namespace_problems(case: Case, original: dict[str, Any], twin: dict[str, An
     for position, (module, space_a) in enumerate(spaces_a.items()):
         space_b = spaces_b.get(module, "not recorded")
         if isinstance(space_a, str) or isinstance(space_b, str):
-            if isinstance(space_a, str) and isinstance(space_b, str):
-                verdict.notes.append(f"namespace of {module} not compared: it cannot be imported ({space_a})")
-            elif isinstance(space_b, str) and case.mapped:
-                verdict.notes.append(f"namespace of {module} not compared: the migration has none ({space_b})")
-            elif isinstance(space_b, str):
-                problems.append(f"{module} cannot be imported on the FGI side: {space_b}")
+            if isinstance(space_a, str):  # nothing to compare with
+                verdict.notes.append(f"namespace of {module} not compared: {space_a}")
+            elif case.mapped:
+                verdict.notes.append(f"namespace of {module} not compared on the migration: {space_b}")
             else:
-                problems.append(f"{module} cannot be imported on the original side: {space_a}")
+                problems.append(f"namespace of {module}: {space_b} on the FGI side, where the original imports")
             continue
         added = sorted(n for n in set(space_b) - set(space_a)
                        if not (n in new or (n == "torch" and space_b[n] == "module torch")))
@@ -338,8 +340,11 @@ def compare(case: Case, original: dict[str, Any], twin: dict[str, Any]) -> Verdi
     problems += _member_problems(case, original, twin, verdict)
     problems += _namespace_problems(case, original, twin, verdict)
     verdict.checked = {"outputs": len(next(iter(original["runs"].values()), {}).get("outputs", [])),
-                       "members": sorted(original.get("members") or {}),
-                       "namespaces": sorted(original.get("namespaces", {}))}
+                       "members": sorted(original.get("members") or {}) if isinstance(twin.get("members"), dict)
+                       else [],
+                       "namespaces": sorted(m for m, space in original.get("namespaces", {}).items()
+                                            if isinstance(space, dict) and isinstance(
+                                                twin.get("namespaces", {}).get(m), dict))}
     _hazards(original, twin, verdict)
     if problems:
         verdict.status = "different"

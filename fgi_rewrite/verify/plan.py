@@ -147,6 +147,33 @@ def star_importers(files: list[Path]) -> dict[Path, list[Path]]:
     return found
 
 
+def runs_at_import(data: bytes) -> bool:
+    """Whether importing the file would run more than definitions: a top-level call, loop or
+    `with` block outside `if __name__ == "__main__"` (a training script). Such a module is not
+    imported only to read its namespace."""
+    import ast
+
+    try:
+        tree = ast.parse(data)
+    except (SyntaxError, ValueError, RecursionError):
+        return True  # not importable anyway
+    quiet = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Assign,
+             ast.AnnAssign, ast.AugAssign, ast.Pass, ast.Global)
+    stack = list(tree.body)
+    while stack:
+        stmt = stack.pop()
+        if isinstance(stmt, quiet) or (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)):
+            continue
+        if isinstance(stmt, ast.If) and "__name__" in ast.unparse(stmt.test):
+            continue
+        if isinstance(stmt, (ast.If, ast.Try)):  # optional imports, platform switches
+            stack += [*stmt.body, *stmt.orelse, *getattr(stmt, "finalbody", [])]
+            stack += [s for handler in getattr(stmt, "handlers", []) for s in handler.body]
+            continue
+        return True
+    return False
+
+
 @dataclass
 class Plan:
     cases: list[Case] = field(default_factory=list)
@@ -198,6 +225,8 @@ def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> Plan:
                 replacements[o.qualname] = target.replace(":", ".")
                 replaced.append(o.qualname)
         namespaces = [module, *(module_name(p) for p in importers.get(file.resolve(), []))]
+        scripts = [name for name, path in zip(namespaces, [file, *importers.get(file.resolve(), [])], strict=True)
+                   if runs_at_import(data if path is file else path.read_bytes())]
         for outcome in result.outcomes:
             if options.against is not None:
                 # A hand migration may cover a form the emitter does not write yet (FGI116), or
@@ -243,7 +272,7 @@ def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> Plan:
             cases.append(Case(key, shown, file, outcome.qualname, module, outcome.qualname, tolerance,
                               (twin_module, twin_object, kind), arguments, reports.get(outcome.qualname),
                               argument_spec(ir), custom_fwd_device(ir), namespaces=namespaces,
-                              replacements=replacements, mapped=replaced))
+                              replacements=replacements, mapped=replaced, scripts=scripts))
     return result_plan
 
 
@@ -282,6 +311,7 @@ def _job(side: str, root: Path, cases: list[Case], options: VerifyOptions, work:
             "qualname": c.qualname, "arguments": c.arguments, "inputs": c.inputs, "autocast": c.autocast,
             "path": c.path, "tolerance": c.tolerance,
             "home": c.module, "namespaces": c.namespaces, "replacements": c.replacements, "mapped": c.mapped,
+            "scripts": c.scripts,
         } for c in cases],
     }
 

@@ -112,15 +112,21 @@ def _members(obj: Any, own: bool) -> dict[str, list[str]]:
     return found
 
 
-def _compat_members(case: dict[str, Any], target: Any, original: bool) -> dict[str, list[str]] | None:
-    """Members of the object that keeps the class's name on this side: the class itself, the
-    shim next to an FGI function (the original qualname in the original module), or None."""
+def _compat_members(case: dict[str, Any], module: Any, target: Any,
+                    original: bool) -> dict[str, list[str]] | str | None:
+    """Members of the object that keeps the class's name on this side: the class itself, or the
+    shim next to an FGI function (the original qualname in the original module); None when
+    there is none, a sentence when that module cannot be imported."""
     if case["object_kind"] == "class":
         return _members(target, own=original)
+    home = case.get("home", case["module"])
     try:
-        return _members(_resolve(importlib.import_module(case.get("home", case["module"])), case["qualname"]),
-                        own=False)
-    except Exception:  # noqa: BLE001 - no compatibility object: compare says what that means
+        where = module if home == case["module"] else importlib.import_module(home)
+    except Exception as error:  # noqa: BLE001 - a hand migration may have no such module
+        return f"cannot import {home}: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+    try:
+        return _members(_resolve(where, case["qualname"]), own=False)
+    except AttributeError:
         return None
 
 
@@ -141,13 +147,15 @@ def _kind(value: Any) -> str:
     return type(value).__name__
 
 
-def _namespace(name: str) -> dict[str, str] | str:
-    """The public names of a module (`__all__` when it has one) and their kinds, or why it
-    cannot be imported."""
+def _namespace(name: str, script: bool) -> dict[str, str] | str:
+    """The public names of a module (`__all__` when it has one) and their kinds, or why they
+    were not read."""
+    if script:
+        return "it runs code at import (a script): not imported for this"
     try:
         module = importlib.import_module(name)
-    except BaseException as error:  # noqa: BLE001 - a script's SystemExit too: reported, not fatal
-        return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+    except (Exception, SystemExit) as error:  # a script's exit() too: reported, not fatal
+        return f"it cannot be imported: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
     names = getattr(module, "__all__", None)
     if names is None:
         names = [n for n in vars(module) if not n.startswith("_")]
@@ -331,10 +339,10 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
                 differentiable = [i for i, a in enumerate(args) if isinstance(a, torch.Tensor) and a.requires_grad]
                 matrix = compat_matrix(fn, args, differentiable, full=job["compat"] == "full")
                 entry["compat"] = {name: [cell.status, cell.detail] for name, cell in matrix.items()}
-            entry["members"] = _compat_members(case, target, job["side"] == "original")
+            entry["members"] = _compat_members(case, module, target, job["side"] == "original")
             for name in case.get("namespaces", ()):
                 if name not in namespaces:
-                    namespaces[name] = _namespace(name)
+                    namespaces[name] = _namespace(name, name in case.get("scripts", ()))
             entry["namespaces"] = {name: namespaces[name] for name in case.get("namespaces", ())}
             results[key] = entry
         except Exception as error:  # one class never stops the others

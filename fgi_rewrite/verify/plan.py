@@ -147,6 +147,13 @@ def star_importers(files: list[Path]) -> dict[Path, list[Path]]:
     return found
 
 
+def _read_or_empty(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b"\0"  # does not parse: counted as a script, never imported for its namespace
+
+
 def runs_at_import(data: bytes) -> bool:
     """Whether importing the file would run more than definitions: a top-level call, loop or
     `with` block outside `if __name__ == "__main__"` (a training script). Such a module is not
@@ -226,7 +233,7 @@ def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> Plan:
                 replaced.append(o.qualname)
         namespaces = [module, *(module_name(p) for p in importers.get(file.resolve(), []))]
         scripts = [name for name, path in zip(namespaces, [file, *importers.get(file.resolve(), [])], strict=True)
-                   if runs_at_import(data if path is file else path.read_bytes())]
+                   if runs_at_import(data if path is file else _read_or_empty(path))]
         for outcome in result.outcomes:
             if options.against is not None:
                 # A hand migration may cover a form the emitter does not write yet (FGI116), or

@@ -65,9 +65,9 @@ def _run(fn: Any, args: list[Any], leaves: list[torch.Tensor], seed: int, device
                 cotangents.append(cotangent.to(value.device))
     grads = torch.autograd.grad(differentiable, leaves, cotangents, allow_unused=True) \
         if differentiable and leaves else [None] * len(leaves)
-    first = next((v for v in outputs if isinstance(v, torch.Tensor)), None)
-    return {"out": first.detach().cpu() if first is not None else None,
-            "outputs": [_describe_output(v) for v in outputs], "single": not isinstance(out, (tuple, list)),
+    described = [_describe_output(v) for v in outputs]
+    return {"out": next((d["tensor"] for d in described if "tensor" in d), None),  # the first tensor output
+            "outputs": described, "single": not isinstance(out, (tuple, list)),
             "grads": [g.detach().cpu() if g is not None else None for g in grads],
             "requires_grad": bool(differentiable), "rng": [rng_forward, _rng_state(device)]}
 

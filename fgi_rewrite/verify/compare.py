@@ -1,8 +1,11 @@
 """Comparing the two sides of `verify` (runs in the FGI side's process; needs torch, not libcst).
 
-Forward values must be bitwise identical (signed zeros, NaN class, dtype, shape, device);
-gradients agree within k ulps of max(|a|, |b|), k = 0 for symbolic rewrites. Non-finite
-inputs and overflowing surrogates are hazards, reported apart.
+Forward values must be bitwise identical (signed zeros, NaN class), and each output keep its
+dtype, shape, device, requires_grad and grad_fn presence; gradients agree within k ulps of
+max(|a|, |b|), k = 0 for symbolic rewrites, and exist on both sides or neither; the random
+generator ends in the same state; the class's members stay reachable on the compatibility
+object; the namespaces of the rewritten module and its star-importers change only by the new
+functions. Non-finite inputs and overflowing surrogates are hazards, reported apart.
 """
 
 from __future__ import annotations
@@ -62,7 +65,8 @@ class Verdict:
 
     def details(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items()
-                if k not in ("path", "qualname", "status", "reason", "report") and (k != "curves" or v)}
+                if k not in ("path", "qualname", "status", "reason", "report")
+                and (k not in ("curves", "checked") or v)}
 
     def to_json(self) -> dict[str, Any]:
         """A scan entry of the class with verify's status and reason, and the figures under "verify"."""

@@ -95,9 +95,13 @@ def test_package_with_absolute_self_imports_runs_the_rewritten_twin(tmp_path: Pa
     (package / "__init__.py").write_text("from snnlib.surrogate import Spike\n")
     (package / "surrogate.py").write_text(SPIKE)
     (package / "layers.py").write_text("from snnlib.surrogate import Spike\n\ndef fire(x):\n    return Spike.apply(x, 2.0)\n")
+    # A star-importer with a `spike` of its own: the rewrite names its function `_spike`, as
+    # `rewrite` does, so nothing the importer had is shadowed.
+    (package / "user.py").write_text("def spike(x):\n    return x\n\nfrom snnlib.surrogate import *\n")
     code, out, err = run("verify", "--compat", "none", "--format", "json", "--dtype", "float64", str(package))
     assert code == 0, err
     assert verdicts(out)["Spike"]["status"] == "equivalent"
+    assert "snnlib.user" in verdicts(out)["Spike"]["verify"]["checked"]["namespaces"]
 
 
 def test_inputs_that_cannot_be_inferred_are_skipped_with_the_reason(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ import libcst as cst
 
 from fgi_rewrite.analysis.discovery import find_function_classes
 from fgi_rewrite.analysis.extract import extract
+from fgi_rewrite.analysis.ir import Refusal
 from fgi_rewrite.emit.call_sites import module_name
 from fgi_rewrite.model import FileError
 from fgi_rewrite.rewrite import RewriteOptions, rewrite_module
@@ -131,6 +132,61 @@ def call_site_literals(module: cst.Module) -> dict[str, dict[int, str]]:
     return found
 
 
+def star_importers(files: list[Path]) -> dict[Path, list[Path]]:
+    """For each given file (resolved), the given files that do `from it import *`: their
+    namespaces change when a rewrite adds or drops a public name of it."""
+    from fgi_rewrite.analysis.project import _STAR, _read_imports, module_name_of
+
+    by_module = {module_name_of(f.resolve()): f.resolve() for f in files}
+    found: dict[Path, list[Path]] = {}
+    for file in files:
+        try:
+            data = file.read_bytes()
+        except OSError:
+            continue  # reported when the file itself is handled
+        if not _STAR.search(data):
+            continue
+        facts = _read_imports(data, module_name_of(file.resolve()), file.name == "__init__.py")
+        for source in facts[0] if facts is not None else ():
+            if source in by_module and by_module[source] != file.resolve():
+                found.setdefault(by_module[source], []).append(file.resolve())
+    return found
+
+
+def _read_or_empty(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b"\0"  # does not parse: counted as a script, never imported for its namespace
+
+
+def runs_at_import(data: bytes) -> bool:
+    """Whether importing the file would run more than definitions: a top-level call, loop or
+    `with` block outside `if __name__ == "__main__"` (a training script). Such a module is not
+    imported only to read its namespace."""
+    import ast
+
+    try:
+        tree = ast.parse(data)
+    except (SyntaxError, ValueError, RecursionError):
+        return True  # not importable anyway
+    quiet = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Assign,
+             ast.AnnAssign, ast.AugAssign, ast.Pass, ast.Global)
+    stack = list(tree.body)
+    while stack:
+        stmt = stack.pop()
+        if isinstance(stmt, quiet) or (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)):
+            continue
+        if isinstance(stmt, ast.If) and "__name__" in ast.unparse(stmt.test):
+            continue
+        if isinstance(stmt, (ast.If, ast.Try)):  # optional imports, platform switches
+            stack += [*stmt.body, *stmt.orelse, *getattr(stmt, "finalbody", [])]
+            stack += [s for handler in getattr(stmt, "handlers", []) for s in handler.body]
+            continue
+        return True
+    return False
+
+
 @dataclass
 class Plan:
     cases: list[Case] = field(default_factory=list)
@@ -148,8 +204,10 @@ def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> Plan:
     from fgi_rewrite.analysis.project import project_context
 
     rewrite_options = RewriteOptions(unsafe_fixes=options.unsafe_fixes, style=options.style, fast_path=options.fast_path)
-    # The same cross-file context as `rewrite`, so the code verified is the code it writes.
-    context = project_context(list(options.context_files) or [file for file, _ in files])
+    # The rewrite `rewrite` would write: a star-imported module keeps its imports and gets a
+    # private function name.
+    context_files = list(options.context_files) or [f for f, _ in files]
+    context, importers = project_context(context_files), star_importers(context_files)
     for file, shown in files:
         try:
             data = file.read_bytes()
@@ -174,10 +232,24 @@ def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> Plan:
         literals = call_site_literals(parsed)
         classes, index = find_function_classes(parsed)
         fixes = {name: r.fix for name, r in reports.items()}
+        # What the module's namespace may gain (the FGI functions) and lose (classes a --map
+        # replaces, perhaps without a shim), and the modules whose namespace is compared.
+        replacements = {o.qualname: f"{module}.{o.function}" for o in result.outcomes if o.function}
+        replaced = []
+        for o in result.outcomes:
+            target = options.mapping.get(o.qualname) or options.mapping.get(o.qualname.split(".")[-1])
+            if target:
+                replacements[o.qualname] = target.replace(":", ".")
+                replaced.append(o.qualname)
+        namespaces = [module, *(module_name(p) for p in importers.get(file.resolve(), []))]
+        scripts = [name for name, path in zip(namespaces, [file, *importers.get(file.resolve(), [])], strict=True)
+                   if runs_at_import(data if path is file else _read_or_empty(path))]
         for outcome in result.outcomes:
             if options.against is not None:
-                # A hand migration may cover a form the emitter does not write yet (FGI116).
-                emitter_limit = outcome.outcome == "refused" and outcome.code == "FGI116"
+                # A hand migration may cover a form the emitter does not write yet (FGI116), or
+                # any class --map names (several outputs, FGI101): what it claims is checked.
+                emitter_limit = outcome.outcome == "refused" and (outcome.code == "FGI116"
+                                                                  or outcome.qualname in replaced)
                 if outcome.outcome not in ("rewritten", "held-back") and not emitter_limit:
                     continue
             elif outcome.outcome != "rewritten":
@@ -207,10 +279,17 @@ def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> Plan:
                 kind = "function"
             key = f"{shown}::{outcome.qualname}"
             info = next(c for c in classes if c.qualname == outcome.qualname)
-            ir = extract(info, index)
+            try:
+                ir = extract(info, index)
+            except Refusal as refusal:  # a refused class --map names: its inputs cannot be read
+                skipped.append(Verdict(shown, outcome.qualname, "skipped", f"the migration is not verified: the "
+                                       f"analysis cannot read the class ({refusal.code}: {refusal.reason})",
+                                       report=reports.get(outcome.qualname)))
+                continue
             cases.append(Case(key, shown, file, outcome.qualname, module, outcome.qualname, tolerance,
                               (twin_module, twin_object, kind), arguments, reports.get(outcome.qualname),
-                              argument_spec(ir), custom_fwd_device(ir)))
+                              argument_spec(ir), custom_fwd_device(ir), namespaces=namespaces,
+                              replacements=replacements, mapped=replaced, scripts=scripts))
     return result_plan
 
 
@@ -248,6 +327,8 @@ def _job(side: str, root: Path, cases: list[Case], options: VerifyOptions, work:
             "object_kind": "class" if side == "original" else c.twin[2],
             "qualname": c.qualname, "arguments": c.arguments, "inputs": c.inputs, "autocast": c.autocast,
             "path": c.path, "tolerance": c.tolerance,
+            "home": c.module, "namespaces": c.namespaces, "replacements": c.replacements, "mapped": c.mapped,
+            "scripts": c.scripts,
         } for c in cases],
     }
 

@@ -27,14 +27,139 @@ def _resolve(module: Any, path: str) -> Any:
     return obj
 
 
-def _run(fn: Any, args: list[Any], leaves: list[torch.Tensor], seed: int) -> dict[str, Any]:
+def _rng_state(device: str) -> str:
+    """A digest of the generator state (CPU, and CUDA's on CUDA): both sides start from the same
+    seed, so a different state means a different number of random values was drawn."""
+    import hashlib
+
+    digest = hashlib.sha256(torch.get_rng_state().numpy().tobytes())
+    if device.startswith("cuda"):
+        digest.update(torch.cuda.get_rng_state().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _describe_output(value: Any) -> dict[str, Any]:
+    """What a caller can observe of one output: for a tensor its properties (values come apart,
+    on CPU); for anything else its type and repr."""
+    if isinstance(value, torch.Tensor):
+        return {"tensor": value.detach().cpu(), "shape": list(value.shape), "dtype": str(value.dtype),
+                "device": str(value.device), "requires_grad": value.requires_grad,
+                "grad_fn": value.grad_fn is not None}
+    return {"type": type(value).__name__, "repr": repr(value)[:200]}
+
+
+def _run(fn: Any, args: list[Any], leaves: list[torch.Tensor], seed: int, device: str = "cpu") -> dict[str, Any]:
     torch.manual_seed(seed)
     out = fn(*args)
+    rng_forward = _rng_state(device)
+    outputs = list(out) if isinstance(out, (tuple, list)) else [out]
     generator = torch.Generator().manual_seed(seed + 1)
-    grad_output = torch.randn(out.shape, generator=generator, dtype=torch.float64).to(out.dtype)
-    grads = torch.autograd.grad(out, leaves, grad_output, allow_unused=True) if out.requires_grad else [None] * len(leaves)
-    return {"out": out.detach().cpu(), "grads": [g.detach().cpu() if g is not None else None for g in grads],
-            "requires_grad": out.requires_grad}
+    # One grad_output per floating tensor output, drawn in output order whether or not it
+    # requires grad, so both sides weight the same output with the same cotangent.
+    differentiable, cotangents = [], []
+    for value in outputs:
+        if isinstance(value, torch.Tensor) and value.is_floating_point():
+            cotangent = torch.randn(value.shape, generator=generator, dtype=torch.float64).to(value.dtype)
+            if value.requires_grad:
+                differentiable.append(value)
+                cotangents.append(cotangent.to(value.device))
+    grads = torch.autograd.grad(differentiable, leaves, cotangents, allow_unused=True) \
+        if differentiable and leaves else [None] * len(leaves)
+    described = [_describe_output(v) for v in outputs]
+    return {"out": next((d["tensor"] for d in described if "tensor" in d), None),  # the first tensor output
+            "outputs": described, "single": not isinstance(out, (tuple, list)),
+            "grads": [g.detach().cpu() if g is not None else None for g in grads],
+            "requires_grad": bool(differentiable), "rng": [rng_forward, _rng_state(device)]}
+
+
+def _first_output(fn: Any) -> Any:
+    """fn reduced to its first tensor output, for the checks that look at one output only
+    (the backward probe, the curves)."""
+    def first(*args: Any) -> Any:
+        out = fn(*args)
+        return next((v for v in out if isinstance(v, torch.Tensor)), out) if isinstance(out, (tuple, list)) else out
+
+    return first
+
+
+MACHINERY = {"forward", "backward", "setup_context", "jvp", "vjp", "_backward_cls", *dir(torch.autograd.Function)}
+PLAIN = (int, float, complex, str, bytes, bool, type(None))
+
+
+def _describe_member(value: Any) -> list[str]:
+    """[kind, value]: callables by kind only; plain values and tensors by repr, so that they
+    compare across processes; other objects by type name (their repr may hold an address)."""
+    if callable(value):
+        return ["callable", ""]
+    if isinstance(value, PLAIN) or isinstance(value, torch.Tensor) or (
+            isinstance(value, (tuple, list, frozenset)) and all(isinstance(v, PLAIN) for v in value)):
+        return [type(value).__name__, repr(value)]
+    return [type(value).__name__, ""]
+
+
+def _members(obj: Any, own: bool) -> dict[str, list[str]]:
+    """The original class's own members (its body, less the Function machinery), or every name
+    reachable on a compatibility object."""
+    names = vars(obj) if own else dir(obj)
+    found = {}
+    for name in names:
+        if name in MACHINERY or (name.startswith("__") and name.endswith("__")):
+            continue
+        try:
+            found[name] = _describe_member(getattr(obj, name))
+        except Exception as error:  # noqa: BLE001 - a property raising on the class is still there
+            found[name] = [type(error).__name__, ""]
+    return found
+
+
+def _compat_members(case: dict[str, Any], module: Any, target: Any,
+                    original: bool) -> dict[str, list[str]] | str | None:
+    """Members of the object that keeps the class's name on this side: the class itself, or the
+    shim next to an FGI function (the original qualname in the original module); None when
+    there is none, a sentence when that module cannot be imported."""
+    if case["object_kind"] == "class":
+        return _members(target, own=original)
+    home = case.get("home", case["module"])
+    try:
+        where = module if home == case["module"] else importlib.import_module(home)
+    except Exception as error:  # noqa: BLE001 - a hand migration may have no such module
+        return f"cannot import {home}: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+    try:
+        return _members(_resolve(where, case["qualname"]), own=False)
+    except AttributeError:
+        return None
+
+
+def _kind(value: Any) -> str:
+    """What a name is bound to, with where it comes from, so that a star import that rebinds a
+    name to another function of the same kind still shows."""
+    import types
+
+    if isinstance(value, types.ModuleType):
+        return f"module {value.__name__}"
+    if isinstance(value, type):
+        return f"class {value.__module__}.{value.__qualname__}"
+    owner = getattr(value, "__self__", None)
+    if isinstance(owner, type) and issubclass(owner, torch.autograd.Function) and value.__name__ == "apply":
+        return f"apply of {owner.__module__}.{owner.__qualname__}"  # `spike_fn = Spike.apply`
+    if callable(value) and hasattr(value, "__qualname__"):
+        return f"function {getattr(value, '__module__', None)}.{value.__qualname__}"
+    return type(value).__name__
+
+
+def _namespace(name: str, script: bool) -> dict[str, str] | str:
+    """The public names of a module (`__all__` when it has one) and their kinds, or why they
+    were not read."""
+    if script:
+        return "it runs code at import (a script): not imported for this"
+    try:
+        module = importlib.import_module(name)
+    except (Exception, SystemExit) as error:  # a script's exit() too: reported, not fatal
+        return f"it cannot be imported: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+    names = getattr(module, "__all__", None)
+    if names is None:
+        names = [n for n in vars(module) if not n.startswith("_")]
+    return {n: _kind(getattr(module, n)) if hasattr(module, n) else "missing" for n in names}
 
 
 def _probe_backward(fn: Any, args: list[Any], leaves: list[torch.Tensor], seed: int) -> list[str]:
@@ -152,8 +277,10 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     if "cuda" in devices and not torch.cuda.is_available():
         reason = "CUDA was asked for (--device cuda) but this torch sees no GPU"
         return {case["key"]: {"error": reason, "stage": "device"} for case in job["cases"]}
+    namespaces: dict[str, dict[str, str] | str] = {}
     for case in job["cases"]:
         key = case["key"]
+        stage, at = "import", ""  # how far this case got, for compare's reason
         try:
             module = importlib.import_module(case["module"])
             origin = str(Path(module.__file__ or "").resolve())
@@ -161,6 +288,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
                 raise ImportError(f"{case['module']} was imported from {origin}, outside {root}")
             target = _resolve(module, case["object"])
             fn = target.apply if case["object_kind"] == "class" else target
+            stage = "arguments"
             spec = case["inputs"]
             overrides = {name: _override(code, vars(module)) for name, code in case.get("arguments", {}).items()}
             entry: dict[str, Any] = {"runs": {}, "origin": origin}
@@ -168,17 +296,19 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
                 for dtype_name in job["dtypes"]:
                     dtype = DTYPES[dtype_name]
                     for seed in range(job["seed"], job["seed"] + job["repeats"]):
+                        at = f"{device}/{dtype_name}/{seed}"
                         args, leaves, described = make_arguments(spec, vars(module), dtype, seed, overrides)
                         args = [a.to(device).detach().requires_grad_(a.requires_grad) if isinstance(a, torch.Tensor)
                                 else a for a in args]
                         leaves = [a for a in args if isinstance(a, torch.Tensor) and a.requires_grad]
                         entry["arguments"] = described
-                        entry["runs"][f"{device}/{dtype_name}/{seed}"] = _run(fn, args, leaves, seed)
+                        entry["runs"][at] = _run(fn, args, leaves, seed, device)
+                        stage = "run"  # the inferred arguments work: later failures are the class's
                         if len(leaves) > 1:  # only the first input requires grad
+                            at += "/first-only"
                             partial = [a.detach() if isinstance(a, torch.Tensor) and a is not leaves[0] else a
                                        for a in args]
-                            entry["runs"][f"{device}/{dtype_name}/{seed}/first-only"] = _run(
-                                fn, partial, [leaves[0]], seed)
+                            entry["runs"][at] = _run(fn, partial, [leaves[0]], seed, device)
             autocast_device = case["autocast"]
             if autocast_device in devices:
                 # The original casts its inputs under autocast (@custom_fwd): compare there too.
@@ -187,12 +317,13 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
                 args = [a.to(autocast_device).detach().requires_grad_(a.requires_grad) if isinstance(a, torch.Tensor)
                         else a for a in args]
                 leaves = [a for a in args if isinstance(a, torch.Tensor) and a.requires_grad]
+                at = f"{autocast_device}/autocast-{str(low)[6:]}/{job['seed']}"
                 with torch.autocast(autocast_device, dtype=low):
-                    entry["runs"][f"{autocast_device}/autocast-{str(low)[6:]}/{job['seed']}"] = _run(
-                        fn, args, leaves, job["seed"])
+                    entry["runs"][at] = _run(fn, args, leaves, job["seed"], autocast_device)
+            at = ""
             args, leaves, _ = make_arguments(spec, vars(module), torch.float64, job["seed"], overrides)
             if job["side"] == "original":
-                entry["probe_problems"] = _probe_backward(fn, args, leaves, job["seed"])
+                entry["probe_problems"] = _probe_backward(_first_output(fn), args, leaves, job["seed"])
             if leaves:
                 hazard_args = _hazard_inputs(args, leaves)
                 first = next(a for a in hazard_args if isinstance(a, torch.Tensor) and a.requires_grad)
@@ -202,7 +333,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
                     entry["hazard_error"] = f"{type(error).__name__}: {str(error).splitlines()[0]}"
             if job.get("curves"):
                 try:
-                    entry["curves"] = _curves(fn, spec, vars(module), job["seed"], overrides)
+                    entry["curves"] = _curves(_first_output(fn), spec, vars(module), job["seed"], overrides)
                 except Exception as error:  # noqa: BLE001 - the plot is missing, the verdict stands
                     entry["curves_error"] = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
             if job["compat"] != "none":
@@ -211,9 +342,15 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
                 differentiable = [i for i, a in enumerate(args) if isinstance(a, torch.Tensor) and a.requires_grad]
                 matrix = compat_matrix(fn, args, differentiable, full=job["compat"] == "full")
                 entry["compat"] = {name: [cell.status, cell.detail] for name, cell in matrix.items()}
+            entry["members"] = _compat_members(case, module, target, job["side"] == "original")
+            for name in case.get("namespaces", ()):
+                if name not in namespaces:
+                    namespaces[name] = _namespace(name, name in case.get("scripts", ()))
+            entry["namespaces"] = {name: namespaces[name] for name in case.get("namespaces", ())}
             results[key] = entry
         except Exception as error:  # one class never stops the others
-            results[key] = {"error": f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"}
+            results[key] = {"error": f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}",
+                            "stage": stage, "at": at}
     return results
 
 
@@ -233,8 +370,9 @@ def _compare_with_original(job: dict[str, Any], results: dict[str, Any]) -> None
     original = torch.load(original_path, weights_only=False)
     verdicts = {}
     for spec in job["cases"]:
-        case = Case(spec["key"], spec["path"], Path(spec["path"]), spec["qualname"], "", "", spec["tolerance"],
-                    ("", "", "class"))
+        case = Case(spec["key"], spec["path"], Path(spec["path"]), spec["qualname"], spec.get("home", ""), "",
+                    spec["tolerance"], ("", "", "class"), replacements=spec.get("replacements", {}),
+                    mapped=spec.get("mapped", []))
         verdict = compare(case, original.get(spec["key"], {"error": "no result"}),
                           results.get(spec["key"], {"error": "no result"}))
         verdicts[spec["key"]] = verdict.plain()

@@ -145,8 +145,11 @@ class RewriteRun:
         return True
 
     def finish(self) -> int:
+        from fgi_rewrite.formatting import keep_formatted
+
         self._cross_file()
         for entry in self.files:
+            entry.new = keep_formatted(entry.path, entry.original, entry.new)
             if entry.new != entry.original:
                 if self._output(entry):
                     self.changed.append(entry.shown)

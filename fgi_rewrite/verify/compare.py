@@ -28,6 +28,9 @@ class Case:
     report: Any = None
     inputs: list[dict[str, Any]] = field(default_factory=list)  # argument_spec of the original
     autocast: str | None = None
+    twin_file: Path | None = None  # the FGI side's file (plan pairs it, or build_twin writes it)
+    # Per side ("original", "fgi"): what verify/loading.py needs (module, file, paths, closure...).
+    loading: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 @dataclass
 class Verdict:
@@ -45,6 +48,7 @@ class Verdict:
     # Only with VerifyOptions(curves=True): input, x, original_value, fgi_value,
     # original_derivative, fgi_derivative (lists of floats), or error.
     curves: dict[str, Any] = field(default_factory=dict)
+    loaded: str = ""  # how the class was loaded: import by name or path, or dependency closure and why
     report: Any = None  # the class's scan report (FunctionReport), for the shared JSON schema
 
     def plain(self) -> dict[str, Any]:
@@ -103,10 +107,20 @@ def _curves(original: dict[str, Any], twin: dict[str, Any]) -> dict[str, Any]:
             "fgi_derivative": b["derivative"].tolist()}
 
 
+def _loaded(original: dict[str, Any], twin: dict[str, Any]) -> str:
+    """How the original was loaded, and the FGI side too where it was loaded otherwise."""
+    first, second = original.get("loaded", ""), twin.get("loaded", "")
+    kind = "closure" if first.startswith("dependency closure") else "import"
+    if second and not second.startswith("dependency closure" if kind == "closure" else "import"):
+        return f"{first}; FGI side: {second}" if first else f"FGI side: {second}"
+    return first
+
+
 def compare(case: Case, original: dict[str, Any], twin: dict[str, Any]) -> Verdict:
     import torch
 
     verdict = Verdict(case.path, case.qualname, "equivalent", "", tolerance_ulps=case.tolerance, report=case.report)
+    verdict.loaded = _loaded(original, twin)
     if "error" in original or "error" in twin:
         if "error" in original and original.get("error") == twin.get("error"):
             verdict.status, verdict.reason = "skipped", f"the original fails on the inferred arguments too: {original['error']}"

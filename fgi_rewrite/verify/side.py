@@ -9,7 +9,6 @@ and executes user code.
 
 from __future__ import annotations
 
-import importlib
 import json
 import sys
 from pathlib import Path
@@ -144,23 +143,23 @@ def _override(code: str, namespace: dict[str, Any]) -> Any:
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
     from fgi_rewrite.verify.arguments import make_arguments
+    from fgi_rewrite.verify.loading import LoadError, isolate, load
 
-    root = job["root"]
-    sys.path.insert(0, root)
+    isolate()
     results: dict[str, Any] = {}
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() and job.get("cuda", True) else [])
     for case in job["cases"]:
         key = case["key"]
+        try:  # by name, by path, or as the class's dependency closure (verify/loading.py)
+            module, target, loaded, origin = load(case)
+        except LoadError as error:
+            results[key] = {"error": str(error), "stage": "import", "loaded": error.loaded}
+            continue
         try:
-            module = importlib.import_module(case["module"])
-            origin = str(Path(module.__file__ or "").resolve())
-            if not origin.startswith(str(Path(root).resolve())):
-                raise ImportError(f"{case['module']} was imported from {origin}, outside {root}")
-            target = _resolve(module, case["object"])
             fn = target.apply if case["object_kind"] == "class" else target
             spec = case["inputs"]
             overrides = {name: _override(code, vars(module)) for name, code in case.get("arguments", {}).items()}
-            entry: dict[str, Any] = {"runs": {}, "origin": origin}
+            entry: dict[str, Any] = {"runs": {}, "origin": origin, "loaded": loaded}
             for device in devices:
                 for dtype_name in job["dtypes"]:
                     dtype = DTYPES[dtype_name]
@@ -210,7 +209,8 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
                 entry["compat"] = {name: [cell.status, cell.detail] for name, cell in matrix.items()}
             results[key] = entry
         except Exception as error:  # one class never stops the others
-            results[key] = {"error": f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"}
+            results[key] = {"error": f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}",
+                            "loaded": loaded}
     return results
 
 

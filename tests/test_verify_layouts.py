@@ -72,6 +72,12 @@ def test_every_layout_is_verified_and_says_how_it_was_loaded(tmp_path: Path, mon
     assert not marker.exists()  # the script never ran, on either side
     assert loaded["Optional"] == ("dependency closure: import failed: ModuleNotFoundError: "
                                   "No module named 'fgi_absent_module'")
+    from importlib import resources
+
+    import jsonschema
+
+    schema = json.loads(resources.files("fgi_rewrite").joinpath("schema/fgi-rewrite.schema.json").read_text())
+    jsonschema.validate(document, schema)
 
 
 def test_a_rewrite_out_copy_is_paired_and_a_missing_twin_is_named(tmp_path: Path,

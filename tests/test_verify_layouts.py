@@ -20,7 +20,8 @@ pytest.importorskip("torch")
 
 def spike(name: str, head: str = "", threshold: str = "0") -> str:
     """FAST_SIGMOID_SPIKE as class `name`, with `head` after its imports and the threshold given."""
-    source = FAST_SIGMOID_SPIKE.replace("class Spike(", f"{head}\n\nclass {name}(").replace("(x > 0)", f"(x > {threshold})")
+    source = FAST_SIGMOID_SPIKE.replace("class Spike(", f"{head}\n\nclass {name}(")
+    source = source.replace("(x > 0)", f"(x > {threshold})")
     assert source != FAST_SIGMOID_SPIKE
     return source
 
@@ -87,11 +88,14 @@ def test_a_rewrite_out_copy_is_paired_and_a_missing_twin_is_named(tmp_path: Path
         "src/snnpkg/__init__.py": "from snnpkg.surrogate import Packaged\n",
         "src/snnpkg/surrogate.py": spike("Packaged"),
         "src/snnpkg/other.py": spike("Other"),
+        "src/snnpkg/third.py": spike("Third"),
     })
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, ["rewrite", "src", "--out", "migrated"])
     assert result.exit_code == 0, result.stderr
     (tmp_path / "migrated/src/snnpkg/other.py").unlink()
+    third = tmp_path / "migrated/src/snnpkg/third.py"
+    third.write_text("import fgi_absent_module\n" + third.read_text())  # a copy that no longer imports
     code, verdicts, _ = run("src", "--against", "migrated")
     assert code == 2
     assert verdicts["Packaged"]["status"] == "equivalent"
@@ -99,3 +103,7 @@ def test_a_rewrite_out_copy_is_paired_and_a_missing_twin_is_named(tmp_path: Path
     assert verdicts["Other"]["status"] == "error"
     assert verdicts["Other"]["reason"] == ("no twin: looked for migrated/src/snnpkg/other.py "
                                            "and migrated/snnpkg/other.py")
+    # Its class alone would still run (from its dependency closure): not an equivalent.
+    assert verdicts["Third"]["status"] == "error"
+    assert verdicts["Third"]["reason"] == ("the FGI side's module fails to import where the original's does not: "
+                                           "ModuleNotFoundError: No module named 'fgi_absent_module'")

@@ -121,6 +121,13 @@ def compare(case: Case, original: dict[str, Any], twin: dict[str, Any]) -> Verdi
 
     verdict = Verdict(case.path, case.qualname, "equivalent", "", tolerance_ulps=case.tolerance, report=case.report)
     verdict.loaded = _loaded(original, twin)
+    failed = "dependency closure: import failed: "
+    if original.get("loaded", "").startswith("import ") and twin.get("loaded", "").startswith(failed):
+        # A rewrite (or copy) that breaks the module's import is no equivalent, closure or not.
+        verdict.status = "error"
+        verdict.reason = f"the FGI side's module fails to import where the original's does not: " \
+                         f"{twin['loaded'][len(failed):]}"
+        return verdict
     if "error" in original or "error" in twin:
         if "error" in original and original.get("error") == twin.get("error"):
             verdict.status, verdict.reason = "skipped", f"the original fails on the inferred arguments too: {original['error']}"

@@ -107,3 +107,69 @@ def test_a_rewrite_out_copy_is_paired_and_a_missing_twin_is_named(tmp_path: Path
     assert verdicts["Third"]["status"] == "error"
     assert verdicts["Third"]["reason"] == ("the FGI side's module fails to import where the original's does not: "
                                            "ModuleNotFoundError: No module named 'fgi_absent_module'")
+
+
+TRAINING_SCRIPT = '''\
+"""Train a spiking network."""
+import torch
+from torch.utils.tensorboard import SummaryWriter
+import nir
+from consts import THRESH
+
+try:
+    import cupy
+except ImportError:
+    cupy = None
+
+ALPHA = torch.tensor(2.0)
+writer = SummaryWriter()
+
+
+def helper(x):
+    return x * ALPHA
+
+
+def unused():
+    return nir.read("model.nir")
+
+
+class Spike(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        writer = None  # a local: not the script's writer
+        ctx.save_for_backward(x)
+        return (x > THRESH).float()
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return grad_output * helper(x)
+
+
+for epoch in range(10):
+    writer.add_scalar("loss", 0.0, epoch)
+
+if __name__ == "__main__":
+    print(Spike)
+'''
+
+
+def test_the_dependency_closure_keeps_what_the_class_needs_at_its_own_lines() -> None:
+    import libcst as cst
+
+    from fgi_rewrite.verify.closure import closure_source, runs_code_at_import
+
+    module = cst.parse_module(TRAINING_SCRIPT)
+    assert runs_code_at_import(module) == 13  # writer = SummaryWriter(): a call that is no constructor of values
+    assert runs_code_at_import(cst.parse_module(TRAINING_SCRIPT.split("writer =")[0])) is None
+    closure = closure_source(module, ["Spike"])
+    assert closure is not None
+    kept = [(number, line) for number, line in enumerate(closure.splitlines(), 1) if line.strip()]
+    original = TRAINING_SCRIPT.splitlines()
+    assert all(original[number - 1] == line for number, line in kept)  # tracebacks point at the real lines
+    text = "\n".join(line for _, line in kept)
+    for needed in ("import torch", "from consts import THRESH", "ALPHA = torch.tensor(2.0)", "def helper(x):",
+                   "class Spike("):
+        assert needed in text
+    for left_out in ("SummaryWriter", "nir", "cupy", "def unused", "for epoch", "__main__"):
+        assert left_out not in text

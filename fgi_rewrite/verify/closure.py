@@ -315,7 +315,7 @@ def _reach(start: set[int], uses: dict[int, set[int]]) -> set[int]:
 
 
 def _at_original_lines(module: cst.Module, body: list[cst.CSTNode], needed: set[int]) -> str:
-    parts = ["\n" * module.with_changes(body=[], footer=[]).code.count("\n")]  # the header's comments
+    parts = ["\n" * len(module.header)]  # the comments and blank lines above the first statement
     for index, statement in enumerate(body):
         code = module.code_for_node(statement)
         parts.append(code if index in needed else "\n" * code.count("\n"))

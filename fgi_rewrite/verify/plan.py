@@ -241,7 +241,7 @@ def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> Plan:
             ir = extract(info, index)
             case = Case(key, shown, file, outcome.qualname, module, outcome.qualname, tolerance,
                         (twin_module, twin_object, kind), arguments, reports.get(outcome.qualname),
-                        argument_spec(ir), custom_fwd_device(ir), twin_file)
+                        argument_spec(ir), custom_fwd_device(ir), twin_file=twin_file)
             twin = twin_sources.get(twin_file)
             case.loading = _loading(case, original, twin, options.against, bool(mapped))
             cases.append(case)

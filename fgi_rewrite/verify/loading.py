@@ -85,6 +85,8 @@ def _path_name(name: str, file: str) -> str:
 
 def _import(name: str, file: str) -> tuple[types.ModuleType, str]:
     """The module of `file`, imported by name when it has one that is not taken, else by path."""
+    if not file:  # a job planned without files: by name, as verify used to
+        return importlib.import_module(name), f"import {name}"
     if getattr(sys.modules.get(name), "__fgi_closure__", False):
         del sys.modules[name]  # another class's closure: this class gets its own
     taken = name in sys.modules and not _same_file(sys.modules[name], file)

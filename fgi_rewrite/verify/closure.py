@@ -263,6 +263,7 @@ class Closures:
         stars = {i for i, s in enumerate(body) if isinstance(s, cst.SimpleStatementLine)
                  and any(isinstance(x, cst.ImportFrom) and isinstance(x.names, cst.ImportStar) for x in s.body)}
         self.uses: dict[int, set[int]] = {}
+        self.names: dict[int, set[tuple[int, str | None]]] = {}  # statement -> (statement, name) it reads
         for scope in set(scopes.values()):
             for access in scope.accesses:
                 index = owner.get(id(access.node))
@@ -273,6 +274,9 @@ class Closures:
                 if not found and not access.referents and getattr(access.node, "value", "") not in _BUILTINS:
                     found = stars  # perhaps bound by a star import
                 self.uses.setdefault(index, set()).update(found)
+                name = getattr(access.node, "value", None)
+                for other in found:
+                    self.names.setdefault(index, set()).add((other, name))
         self.always = {i for i, s in enumerate(body) if _sys_path_call(s) or (
             isinstance(s, cst.SimpleStatementLine) and any(
                 isinstance(x, cst.ImportFrom) and x.module is not None and dotted_name(x.module) == "__future__"
@@ -296,7 +300,11 @@ class Closures:
                 break
             needed = _reach(needed | more, self.uses)
         needed = {i for i in needed if not is_main_guard(body[i])}
-        return _at_original_lines(self.module, body, needed)
+        read: dict[int, set[str | None]] = {}
+        for i in needed:
+            for other, name in self.names.get(i, ()):
+                read.setdefault(other, set()).add(name)
+        return _at_original_lines(self.module, body, {i: read.get(i, set()) for i in needed})
 
 
 def closure_source(module: cst.Module, roots: Iterable[str]) -> str | None:
@@ -314,9 +322,42 @@ def _reach(start: set[int], uses: dict[int, set[int]]) -> set[int]:
     return needed
 
 
-def _at_original_lines(module: cst.Module, body: list[cst.CSTNode], needed: set[int]) -> str:
+def _bound(alias: cst.ImportAlias, from_import: bool) -> str | None:
+    if alias.asname is not None:
+        return alias.asname.name.value if isinstance(alias.asname.name, cst.Name) else None
+    name = dotted_name(alias.name) or ""
+    return name if from_import else name.split(".")[0]
+
+
+def _only_read(statement: cst.CSTNode, read: set[str | None]) -> cst.CSTNode:
+    """An import statement with only the names that are read (`import os, nir` -> `import os`)."""
+    if not isinstance(statement, cst.SimpleStatementLine) or None in read:
+        return statement
+    body = []
+    for small in statement.body:
+        if isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(small.names, cst.ImportStar):
+            if isinstance(small, cst.ImportFrom) and dotted_name(small.module or cst.Name("_")) == "__future__":
+                body.append(small)
+                continue
+            kept = [a for a in small.names if _bound(a, isinstance(small, cst.ImportFrom)) in read]
+            if not kept:
+                continue
+            kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+            small = small.with_changes(names=kept)
+        body.append(small)
+    if not body:
+        return statement  # none of its names is read: a root re-exported by an import, kept whole
+    body[-1] = body[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
+    return statement.with_changes(body=body)
+
+
+def _at_original_lines(module: cst.Module, body: list[cst.CSTNode], needed: dict[int, set[str | None]]) -> str:
     parts = ["\n" * len(module.header)]  # the comments and blank lines above the first statement
     for index, statement in enumerate(body):
         code = module.code_for_node(statement)
-        parts.append(code if index in needed else "\n" * code.count("\n"))
+        if index in needed:
+            kept = module.code_for_node(_only_read(statement, needed[index]))
+            parts.append(kept + "\n" * (code.count("\n") - kept.count("\n")))
+        else:
+            parts.append("\n" * code.count("\n"))
     return "".join(parts)

@@ -174,7 +174,8 @@ def rewrite(paths: tuple[str, ...], show_diff: bool, check: bool, out_dir: str |
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
 @click.option("--unsafe-fixes/--no-unsafe-fixes", default=None, help="Also verify unsafe (probe-path) rewrites.")
 @click.option("--against", type=click.Path(exists=True, file_okay=False, path_type=str),
-              help="Compare with an already rewritten copy (rewrite --out DIR, or a hand migration).")
+              help="Compare with an already rewritten copy: the DIR of `rewrite --out DIR` (run from the same "
+                   "directory), or a hand migration mirroring the import root (e.g. a copy of src/).")
 @click.option("--map", "mapping", multiple=True, metavar="Cls=module:function",
               help="Where the copy given with --against keeps a class's replacement.")
 @click.option("--arg", "arguments", multiple=True, metavar="Cls.param=EXPR",
@@ -255,6 +256,8 @@ def verify(paths: tuple[str, ...], unsafe_fixes: bool | None, against: str | Non
     else:
         for v in verdicts:
             click.echo(f"{v.path}: {v.qualname}: {v.status}: {v.reason}")
+            if v.loaded:
+                click.echo(f"    loaded: {v.loaded}")
             if v.arguments:
                 click.echo(f"    arguments: {', '.join(v.arguments)}")
             for note in v.notes[:3]:

@@ -38,6 +38,9 @@ class Case:
     replacements: dict[str, str] = field(default_factory=dict)
     mapped: list[str] = field(default_factory=list)
     scripts: list[str] = field(default_factory=list)  # of those modules, the ones that run code at import
+    twin_file: Path | None = None  # the FGI side's file (plan pairs it, or build_twin writes it)
+    # Per side ("original", "fgi"): what verify/loading.py needs (module, file, paths, closure...).
+    loading: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 @dataclass
 class Verdict:
@@ -58,6 +61,7 @@ class Verdict:
     # What was compared beyond values and gradients: outputs per call, the class members
     # looked for on the compatibility object, the modules whose namespaces were compared.
     checked: dict[str, Any] = field(default_factory=dict)
+    loaded: str = ""  # how the class was loaded: import by name or path, or dependency closure and why
     report: Any = None  # the class's scan report (FunctionReport), for the shared JSON schema
     # False for a class the rewrite left alone (held back): nothing of it to verify.
     rewritten: bool = True
@@ -321,8 +325,25 @@ def _imported_into(kind: str, module: str) -> bool:
     return word == "module" or (word in ("function", "class") and not where.startswith(f"{module}."))
 
 
+def _loaded(original: dict[str, Any], twin: dict[str, Any]) -> str:
+    """How the original was loaded, and the FGI side too where it was loaded otherwise."""
+    first, second = original.get("loaded", ""), twin.get("loaded", "")
+    kind = "closure" if first.startswith("dependency closure") else "import"
+    if second and not second.startswith("dependency closure" if kind == "closure" else "import"):
+        return f"{first}; FGI side: {second}" if first else f"FGI side: {second}"
+    return first
+
+
 def compare(case: Case, original: dict[str, Any], twin: dict[str, Any]) -> Verdict:
     verdict = Verdict(case.path, case.qualname, "equivalent", "", tolerance_ulps=case.tolerance, report=case.report)
+    verdict.loaded = _loaded(original, twin)
+    failed = "dependency closure: import failed: "
+    if original.get("loaded", "").startswith("import ") and twin.get("loaded", "").startswith(failed):
+        # A rewrite (or copy) that breaks the module's import is no equivalent, closure or not.
+        verdict.status = "error"
+        verdict.reason = f"the FGI side's module fails to import where the original's does not: " \
+                         f"{twin['loaded'][len(failed):]}"
+        return verdict
     if "error" in original or "error" in twin:
         verdict.status, verdict.reason = _failure(original, twin)
         return verdict

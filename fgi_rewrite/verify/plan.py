@@ -26,20 +26,55 @@ from fgi_rewrite.analysis.discovery import find_function_classes
 from fgi_rewrite.analysis.extract import extract
 from fgi_rewrite.analysis.ir import Refusal
 from fgi_rewrite.emit.call_sites import module_name
+from fgi_rewrite.files import display_path
 from fgi_rewrite.model import FileError
 from fgi_rewrite.rewrite import RewriteOptions, rewrite_module
+from fgi_rewrite.rewrite_files import out_path
 from fgi_rewrite.scan import could_define_function, scan_module, scan_source
+from fgi_rewrite.verify.closure import Closures, runs_code_at_import
 from fgi_rewrite.verify.compare import Case, Verdict
 
 PROBE_ULPS = 16  # probe-path (unsafe) gradients; a Fourier sum of terms needs 9 on the fixtures
 DEFAULT_DTYPES = ("float64", "float32", "bfloat16", "float16")
 
 
-def import_root(path: Path) -> Path:
+def import_root(path: Path, stop: Path | None = None) -> Path:
+    """The folder above the file's top package (its own folder for a flat layout), not above
+    `stop`."""
     folder = path.resolve().parent
-    while (folder / "__init__.py").exists():
+    while (folder / "__init__.py").exists() and folder != stop and folder.parent != folder:
         folder = folder.parent
     return folder
+
+
+PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg")
+
+
+def project_root(path: Path, stop: Path | None = None) -> Path | None:
+    """The nearest folder above the file with a pyproject.toml, setup.py or setup.cfg (its
+    `src` folder for a src layout), not above `stop`."""
+    file = path.resolve()
+    for folder in file.parents:
+        if any((folder / marker).is_file() for marker in PROJECT_MARKERS):
+            source = folder / "src"
+            return source if source.is_dir() and source in file.parents else folder
+        if folder == stop:
+            break
+    return None
+
+
+def search_path(file: Path, stop: Path | None = None) -> tuple[list[Path], list[Path]]:
+    """What a side puts first and last on sys.path for the file, as Python would have it: the
+    import root (the file's own folder for a flat layout: sibling imports) and the project root
+    first; a package module's own folder last (implicit sibling imports of research code, which
+    must not shadow anything)."""
+    file = file.resolve()
+    root = import_root(file, stop)
+    first = [root]
+    project = project_root(file, stop)
+    if project is not None and project != root:
+        first.append(project)
+    return first, [file.parent] if file.parent != root else []
 
 
 @dataclass
@@ -161,30 +196,12 @@ def _read_or_empty(path: Path) -> bytes:
 
 
 def runs_at_import(data: bytes) -> bool:
-    """Whether importing the file would run more than definitions: a top-level call, loop or
-    `with` block outside `if __name__ == "__main__"` (a training script). Such a module is not
-    imported only to read its namespace."""
-    import ast
-
+    """Whether importing the file would run more than definitions (a training script, by
+    closure.runs_code_at_import's rule). Such a module is not imported only to read its namespace."""
     try:
-        tree = ast.parse(data)
-    except (SyntaxError, ValueError, RecursionError):
+        return runs_code_at_import(cst.parse_module(data)) is not None
+    except (cst.ParserSyntaxError, UnicodeDecodeError, LookupError, SyntaxError, RecursionError):
         return True  # not importable anyway
-    quiet = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Assign,
-             ast.AnnAssign, ast.AugAssign, ast.Pass, ast.Global)
-    stack = list(tree.body)
-    while stack:
-        stmt = stack.pop()
-        if isinstance(stmt, quiet) or (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)):
-            continue
-        if isinstance(stmt, ast.If) and "__name__" in ast.unparse(stmt.test):
-            continue
-        if isinstance(stmt, (ast.If, ast.Try)):  # optional imports, platform switches
-            stack += [*stmt.body, *stmt.orelse, *getattr(stmt, "finalbody", [])]
-            stack += [s for handler in getattr(stmt, "handlers", []) for s in handler.body]
-            continue
-        return True
-    return False
 
 
 @dataclass
@@ -228,6 +245,8 @@ def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> Plan:
         if result.changed:
             rewritten[file] = result.source
         module = module_name(file)
+        original = _Source(parsed)
+        twin_sources = _TwinSources(result.source if result.changed else None, original)
         reports = {r.qualname: r for r in scan_module(parsed, data, shown)[0]}
         literals = call_site_literals(parsed)
         classes, index = find_function_classes(parsed)
@@ -274,9 +293,18 @@ def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> Plan:
             if options.against is None and outcome.function:
                 twin_object, kind = outcome.function, "function"
             mapped = options.mapping.get(outcome.qualname) or options.mapping.get(outcome.qualname.split(".")[-1])
-            if mapped:
+            if mapped and options.against is not None:
                 twin_module, _, twin_object = mapped.partition(":")
                 kind = "function"
+            twin_file, looked = None, []
+            if options.against is not None:
+                twin_file, looked = pair(file, shown, options.against, twin_module if mapped else None)
+                if twin_file is None:
+                    skipped.append(Verdict(shown, outcome.qualname, "error", "no twin: looked for " + " and ".join(
+                        display_path(p) for p in looked), report=reports.get(outcome.qualname)))
+                    continue
+                if not mapped:
+                    twin_module = module_name(twin_file)
             key = f"{shown}::{outcome.qualname}"
             info = next(c for c in classes if c.qualname == outcome.qualname)
             try:
@@ -286,33 +314,137 @@ def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> Plan:
                                        f"analysis cannot read the class ({refusal.code}: {refusal.reason})",
                                        report=reports.get(outcome.qualname)))
                 continue
-            cases.append(Case(key, shown, file, outcome.qualname, module, outcome.qualname, tolerance,
-                              (twin_module, twin_object, kind), arguments, reports.get(outcome.qualname),
-                              argument_spec(ir), custom_fwd_device(ir), namespaces=namespaces,
-                              replacements=replacements, mapped=replaced, scripts=scripts))
+            case = Case(key, shown, file, outcome.qualname, module, outcome.qualname, tolerance,
+                        (twin_module, twin_object, kind), arguments, reports.get(outcome.qualname),
+                        argument_spec(ir), custom_fwd_device(ir), namespaces=namespaces,
+                        replacements=replacements, mapped=replaced, scripts=scripts, twin_file=twin_file)
+            twin = twin_sources.get(twin_file)
+            case.loading = _loading(case, original, twin, options.against, bool(mapped))
+            cases.append(case)
     return result_plan
 
 
-def build_twin(cases: list[Case], rewritten: dict[Path, bytes]) -> Path:
-    """A copy of every package the cases live in, with the rewritten files in place."""
-    twin = Path(tempfile.mkdtemp(prefix="fgi-verify-"))
-    copied: set[Path] = set()
-    for case in cases:
-        root = import_root(case.file)
-        top = case.module.split(".")[0]
-        source = root / top if (root / top).is_dir() else root / f"{top}.py"
-        if source in copied:
-            continue
-        copied.add(source)
+class _Source:
+    """One side's module as planning reads it: whether importing it runs code, and the
+    dependency closures of its classes (the scope analysis is done once, when first needed)."""
+
+    def __init__(self, parsed: cst.Module | None) -> None:
+        self.parsed = parsed
+        self.loud = runs_code_at_import(parsed) if parsed is not None else None
+        self._closures: Closures | None = None
+
+    def closure(self, roots: list[str]) -> str | None:
+        if self.parsed is None:
+            return None
+        if self._closures is None:
+            self._closures = Closures(self.parsed)
+        return self._closures.source(roots)
+
+
+class _TwinSources:
+    """The FGI side's module of one original file: the in-memory rewrite, or a paired file."""
+
+    def __init__(self, rewritten: bytes | None, original: _Source) -> None:
+        self.rewritten, self.original = rewritten, original
+        self.read: dict[Path | None, _Source] = {}
+
+    def get(self, twin_file: Path | None) -> _Source:
+        if twin_file not in self.read:
+            source = self.rewritten if twin_file is None else None
+            try:
+                source = twin_file.read_bytes() if twin_file is not None else source
+                parsed = cst.parse_module(source) if source is not None else self.original.parsed
+            except (OSError, cst.ParserSyntaxError, UnicodeDecodeError, LookupError, SyntaxError, RecursionError):
+                parsed = None  # its side reports the import error; no closure to fall back to
+            self.read[twin_file] = _Source(parsed) if parsed is not self.original.parsed else self.original
+        return self.read[twin_file]
+
+
+def pair(file: Path, shown: str, against: Path, mapped_module: str | None) -> tuple[Path | None, list[Path]]:
+    """The twin of `file` in the copy `against`, and where it was looked for: under the path
+    `rewrite --out` gives the file (rewrite_files.out_path, the same mapping), or, for a copy
+    that mirrors the import root (a hand migration of `src/`, a flat copy of a flat folder), at
+    the file's path under its import root; with --map, the module named."""
+    if mapped_module:
+        base = against.joinpath(*mapped_module.split("."))
+        looked = [base.with_name(base.name + ".py"), base / "__init__.py"]
+    else:
+        looked = [against / out_path(shown, file), against / file.resolve().relative_to(import_root(file))]
+    looked = list(dict.fromkeys(looked))
+    found = next((p for p in looked if p.is_file()), None)
+    return (found.resolve() if found is not None else None), looked
+
+
+def _loading(case: Case, original: _Source, twin: _Source, against: Path | None,
+             mapped: bool) -> dict[str, dict[str, Any]]:
+    """What each side's verify/loading.py needs for the case (the FGI side's file and search
+    path of an in-memory rewrite are added by build_twin)."""
+    line = original.loud or twin.loud
+    reason = None if line is None else ("the module runs code at import" if original.loud else
+                                        "the FGI side's module runs code at import") + f" (line {line})"
+    first, last = search_path(case.file)
+    sides = {"original": {"module": case.module, "file": str(case.file.resolve()), "paths": [str(p) for p in first],
+                          "paths_after": [str(p) for p in last], "closure_reason": reason,
+                          "closure": original.closure([case.object])},
+             "fgi": {"module": case.twin[0], "closure_reason": reason,
+                     "closure": twin.closure([case.twin[1], case.qualname])}}
+    if case.twin_file is not None:
+        stop = against.resolve() if against is not None else None
+        first, last = search_path(case.twin_file, stop)
+        # --map names a module relative to the copy, as it always did.
+        paths = [str(p) for p in ([stop] if mapped and stop is not None else []) + first]
+        sides["fgi"].update(file=str(case.twin_file), paths=list(dict.fromkeys(paths)),
+                            paths_after=[str(p) for p in last])
+    return sides
+
+
+def _in_twin(twin: Path, path: Path) -> Path:
+    return twin / path.relative_to(path.anchor)
+
+
+def _link(source: Path, target: Path) -> None:
+    try:
+        os.symlink(source, target, target_is_directory=source.is_dir())
+    except OSError:  # no symbolic links here: a copy
         if source.is_dir():
-            shutil.copytree(source, twin / top, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".git"))
-        else:
-            shutil.copy2(source, twin / source.name)
-    for file, data in rewritten.items():
-        root = import_root(file)
-        target = twin / file.resolve().relative_to(root)
-        if target.exists():
-            target.write_bytes(data)
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".git"))
+        elif source.is_file():
+            shutil.copy2(source, target)
+
+
+def build_twin(cases: list[Case], rewritten: dict[Path, bytes]) -> Path:
+    """A mirror of the trees the cases import from (the project root, or else the import root,
+    at its absolute path under a temporary folder) with the rewritten files in place. Folders
+    on the way to a rewritten file are real; everything else in them is a symbolic link to the
+    original, so sibling modules, subpackages and data files are there at no copying cost. Sets
+    each case's twin_file and its FGI side's file and search path."""
+    twin = Path(tempfile.mkdtemp(prefix="fgi-verify-"))
+    paths = {id(case): search_path(case.file) for case in cases}
+    tops = {min(first, key=lambda p: len(p.parts)) for first, _ in paths.values()}
+    files = {f.resolve(): data for f, data in rewritten.items()}
+    real: set[Path] = set()
+    for file in files:
+        for top in tops:
+            if top in file.parents:
+                real.update(folder for folder in file.parents if folder == top or top in folder.parents)
+    for folder in sorted(real):
+        _in_twin(twin, folder).mkdir(parents=True, exist_ok=True)
+        try:
+            entries = list(folder.iterdir())
+        except OSError:
+            continue  # the file itself is written below; its side reports what is missing
+        for entry in entries:
+            if entry not in real and entry not in files and entry.name != "__pycache__":
+                _link(entry, _in_twin(twin, entry))
+    for file, data in files.items():
+        if file.parent in real:
+            _in_twin(twin, file).write_bytes(data)
+    for case in cases:
+        first, last = paths[id(case)]
+        case.twin_file = _in_twin(twin, case.file.resolve())
+        case.loading.setdefault("fgi", {}).update(
+            file=str(case.twin_file), paths=[str(_in_twin(twin, p)) for p in first],
+            paths_after=[str(_in_twin(twin, p)) for p in last])
     return twin
 
 
@@ -329,6 +461,7 @@ def _job(side: str, root: Path, cases: list[Case], options: VerifyOptions, work:
             "path": c.path, "tolerance": c.tolerance,
             "home": c.module, "namespaces": c.namespaces, "replacements": c.replacements, "mapped": c.mapped,
             "scripts": c.scripts,
+            **c.loading.get("original" if side == "original" else "fgi", {}),  # verify/loading.py
         } for c in cases],
     }
 

@@ -269,9 +269,9 @@ def _override(code: str, namespace: dict[str, Any]) -> Any:
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
     from fgi_rewrite.verify.arguments import make_arguments
+    from fgi_rewrite.verify.loading import LoadError, isolate, load
 
-    root = job["root"]
-    sys.path.insert(0, root)
+    isolate()
     results: dict[str, Any] = {}
     devices = job.get("devices") or ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     if "cuda" in devices and not torch.cuda.is_available():
@@ -281,17 +281,17 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     for case in job["cases"]:
         key = case["key"]
         stage, at = "import", ""  # how far this case got, for compare's reason
+        try:  # by name, by path, or as the class's dependency closure (verify/loading.py)
+            module, target, loaded, origin = load(case)
+        except LoadError as error:
+            results[key] = {"error": str(error), "stage": "import", "loaded": error.loaded}
+            continue
         try:
-            module = importlib.import_module(case["module"])
-            origin = str(Path(module.__file__ or "").resolve())
-            if not origin.startswith(str(Path(root).resolve())):
-                raise ImportError(f"{case['module']} was imported from {origin}, outside {root}")
-            target = _resolve(module, case["object"])
             fn = target.apply if case["object_kind"] == "class" else target
             stage = "arguments"
             spec = case["inputs"]
             overrides = {name: _override(code, vars(module)) for name, code in case.get("arguments", {}).items()}
-            entry: dict[str, Any] = {"runs": {}, "origin": origin}
+            entry: dict[str, Any] = {"runs": {}, "origin": origin, "loaded": loaded}
             for device in devices:
                 for dtype_name in job["dtypes"]:
                     dtype = DTYPES[dtype_name]
@@ -350,7 +350,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             results[key] = entry
         except Exception as error:  # one class never stops the others
             results[key] = {"error": f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}",
-                            "stage": stage, "at": at}
+                            "stage": stage, "at": at, "loaded": loaded}
     return results
 
 

@@ -337,3 +337,12 @@ def test_verify_kills_every_mutant(verdicts: dict[str, dict]) -> None:
     assert not survivors, (f"mutation score {killed}/{len(counted)} = {score:.1%} ({len(ALL)} mutants, "
                            f"{len(EQUIVALENT)} listed equivalent, {len(TOLERATED)} within tolerance); survivors:\n"
                            + "\n".join(survivors))
+
+
+def test_the_listed_equivalent_mutants_are_equivalent(verdicts: dict[str, dict]) -> None:
+    """A verify that called everything `different` would kill every mutant: the mutants listed as
+    equivalent (or within tolerance) must be `equivalent`, or the listing's reason is wrong."""
+    wrong = [f"{key} -> {entry['status']}: {entry['reason']}" if entry else f"{key} -> not verified"
+             for key in (*EQUIVALENT, *TOLERATED)
+             if (entry := verdicts.get(key)) is None or entry["status"] != "equivalent"]
+    assert not wrong, "\n".join(wrong)

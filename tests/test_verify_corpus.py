@@ -14,11 +14,11 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import tomllib
 from click.testing import CliRunner
 
 from fgi_rewrite.cli import main

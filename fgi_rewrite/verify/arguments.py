@@ -121,8 +121,8 @@ def make_arguments(
         if error is None:
             break
         errors.append((shape, forms, error))
-    else:
-        raise errors[0][2]
+    else:  # the error of the plainest attempt: floats, the run's own shape
+        raise next((e for _, f, e in errors if not f), errors[0][2])
     instead = "floats" if forms != tensor_forms and shape == shapes[first] else str(list(shape))
     used = _Run(shape, forms, [f"{_failure(s, f, e)} ({instead} used instead)" for s, f, e in errors])
     history = {0: used}
@@ -142,7 +142,8 @@ def _unknown(item: InputSpec) -> bool:
     """A non-differentiable input nothing tells the type of: no default, annotation, call site
     or tensor use."""
     return item["role"] == "constant" and not item["as_tensor"] and not item["saved"] and item["default"] is None \
-        and item["annotation"] is None and item.get("tensor") is None and not item.get("given")
+        and item["annotation"] is None and item.get("tensor") is None and not item.get("given") \
+        and item.get("domain") != "spikes"
 
 
 def _trial(fn: Callable[..., Any], arguments: list[Any]) -> Exception | None:
@@ -265,6 +266,9 @@ def _build(spec: Sequence[InputSpec], namespace: Mapping[str, Any], dtype: torch
             requires = bool(item.get("requires_grad"))
             described.append(f"{name}=tensor (forward uses it as a tensor)"  # another tensor of the output's shape
                              + (f", {DOMAIN_TEXT[domain]} ({item.get('domain_origin')})" if domain else ""))
+        elif domain == "spikes":  # a mask or the previous spike: a 0/1 tensor whatever else it is
+            value = _values(shape, domain, generator).to(dtype)
+            described.append(f"{name}=tensor, {DOMAIN_TEXT[domain]} (forward: {item.get('domain_origin')})")
         elif item.get("tensor"):
             number = item.get("value")
             value = torch.tensor(SCALAR if number is None else number, dtype=dtype)

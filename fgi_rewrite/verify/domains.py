@@ -203,6 +203,8 @@ class _Forward(cst.CSTVisitor):
             return "neutral"
         comparison = grand if isinstance(parent, cst.ComparisonTarget) else parent
         if isinstance(comparison, cst.Comparison):
+            if any(isinstance(t.operator, (cst.Is, cst.IsNot)) for t in comparison.comparisons):
+                return "neutral"  # s is not None: asks whether it was given
             operands = [comparison.left] + [t.comparator for t in comparison.comparisons]
             equality = len(operands) == 2 and isinstance(comparison.comparisons[0].operator, (cst.Equal, cst.NotEqual))
             other = operands[1] if operands[0] is node else operands[0]
@@ -231,7 +233,7 @@ class _Forward(cst.CSTVisitor):
         keyword = next((self.live(a.value) for a in args if a.keyword is not None
                         and a.keyword.value in ("input", "probs", "p")), None)
         subject = receiver_name if receiver_name is not None and not _is_module(receiver) else first or keyword
-        text = code_of(node)[:60]
+        text = _text(node)
         if short == "bernoulli_":
             subject = first  # torch.empty_like(x).bernoulli_(p): p is the probability
         if short in PROBABILITY_CALLS + ("bernoulli_",) and subject is not None:
@@ -251,7 +253,7 @@ class _Forward(cst.CSTVisitor):
             self._rank_from_method(receiver_name, short, args, text)
 
     def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
-        text = code_of(node)[:60]
+        text = _text(node)
         if isinstance(node.operator, cst.Power):
             name = self.live(node.left)
             if name is not None and _fractional(node.right):
@@ -260,7 +262,7 @@ class _Forward(cst.CSTVisitor):
             self._compared(node.left, node.right, text, negate=isinstance(node.operator, cst.Add))
 
     def visit_Comparison(self, node: cst.Comparison) -> None:
-        text = code_of(node)[:60]
+        text = _text(node)
         left = node.left
         for target in node.comparisons:
             self._compared(left, target.comparator, text)
@@ -278,7 +280,7 @@ class _Forward(cst.CSTVisitor):
             counted = [e for e in elements if not (isinstance(e, cst.Index) and (
                 isinstance(e.value, cst.Ellipsis) or isinstance(e.value, cst.Name) and e.value.value == "None"))]
             if len(counted) > 1:  # x[t] fits every rank; x[:, t] needs two dimensions
-                self._rank(name, len(counted), code_of(node)[:60])
+                self._rank(name, len(counted), _text(node))
         # x.shape[2], x.size()[2]
         base = node.value
         if isinstance(base, cst.Call) and isinstance(base.func, cst.Attribute) and base.func.attr.value == "size" \
@@ -290,7 +292,7 @@ class _Forward(cst.CSTVisitor):
             if owner is not None and isinstance(index, cst.Index):
                 dim = _number(index.value)
                 if dim is not None and dim == int(dim):
-                    self._rank(owner, int(dim) + 1 if dim >= 0 else int(-dim), code_of(node)[:60])
+                    self._rank(owner, int(dim) + 1 if dim >= 0 else int(-dim), _text(node))
 
     def _unpacked_shape(self, node: cst.Assign) -> None:
         """`T, B, C = x.shape` needs rank 3 exactly; `T, B, *rest = x.shape` at least 2."""
@@ -308,7 +310,7 @@ class _Forward(cst.CSTVisitor):
                 elements = target.target.elements
                 starred = any(isinstance(e, cst.StarredElement) for e in elements)
                 count = len(elements) - starred
-                self._rank(owner, count, code_of(node)[:60], exact=not starred)
+                self._rank(owner, count, _text(node), exact=not starred)
 
     def _rank_from_method(self, name: str, method: str, args: Any, text: str) -> None:
         positional = [a.value for a in args if a.keyword is None]
@@ -357,6 +359,13 @@ class _Forward(cst.CSTVisitor):
             elif other_name is not None and other_name != name and not negate and other_name not in use.near_inputs:
                 use.near_inputs.append(other_name)
                 use.near_origin.append(text)
+
+
+def _text(node: cst.CSTNode, limit: int = 60) -> str:
+    """Source of a node for a description, without its outer parentheses."""
+    if getattr(node, "lpar", None):
+        node = node.with_changes(lpar=[], rpar=[])  # type: ignore[attr-defined]
+    return code_of(node)[:limit]
 
 
 def _is_module(node: cst.BaseExpression | None) -> bool:
@@ -469,7 +478,7 @@ def _describe(node: cst.BaseExpression, function: dict[str, cst.BaseExpression],
               attributes: dict[str, cst.BaseExpression], module: dict[str, cst.BaseExpression],
               depth: int = 0) -> SiteArgument:
     """What one call-site argument is: a literal, a tensor (requiring grad or not), its shape."""
-    source, where = code_of(node)[:60], ""
+    source, where = _text(node), ""
     literal = node.expression if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus) else node
     if isinstance(literal, (cst.Integer, cst.Float, cst.SimpleString)) or \
             isinstance(node, cst.Name) and node.value in ("True", "False", "None"):

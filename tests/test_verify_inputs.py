@@ -183,7 +183,8 @@ def test_a_bad_input_spec_is_a_usage_error_naming_the_bad_part(tmp_path: Path, s
 
 
 def test_inputs_in_settings_are_checked(tmp_path: Path) -> None:
-    (tmp_path / "pyproject.toml").write_text('[tool.fgi-rewrite.verify]\ninputs = { "Spike.x" = "shape:4;domain:odd" }\n')
+    (tmp_path / "pyproject.toml").write_text('[tool.fgi-rewrite.verify]\n'
+                                             'inputs = { "Spike.x" = "shape:4;domain:odd" }\n')
     (tmp_path / "spike.py").write_text(PROBABILITY_SPIKE)
     code, _, err = run("rewrite", "--check", str(tmp_path / "spike.py"))
     assert code == 2
@@ -298,8 +299,8 @@ def test_shapes_cover_ranks_one_to_five_over_the_default_runs_and_parameters_fol
 def test_domains_and_thresholds_shape_the_values() -> None:
     from fgi_rewrite.verify.arguments import make_arguments
 
-    spec = [_spec("p", domain="probability"), _spec("q", domain="positive"), _spec("x", near=[0.3], near_origin="x >= 0.3"),
-            _spec("s", "constant", domain="spikes")]
+    spec = [_spec("p", domain="probability"), _spec("q", domain="positive"),
+            _spec("x", near=[0.3], near_origin="x >= 0.3"), _spec("s", "constant", domain="spikes")]
     (p, q, x, s), _, described = make_arguments(spec, {}, torch.float32, 0)
     p, q, x = p.detach(), q.detach(), x.detach()
     assert 0 <= float(p.min()) and float(p.max()) <= 1 and {0.0, 1.0, 0.5} <= set(p.flatten()[:5].tolist())

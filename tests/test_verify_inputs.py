@@ -229,6 +229,23 @@ class Cell(torch.autograd.Function):
     assert spec["x"]["domain"] is None and spec["x"]["near"] == [0.3] and spec["x"]["near_inputs"] == ["t"]
     assert spec["seq"]["min_rank"] == 3 and spec["seq"]["rank_origin"] == "seq[:, :, 0]"
     assert spec["t"]["near"] == [] and spec["t"]["near_inputs"] == ["x"]
+    # A differentiable input is a spike only when forward says so for sure (.bool(), == 1).
+    shifted = """\
+import torch
+
+class Shifted(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, s):
+        ctx.save_for_backward(x)
+        return (1 - x > 0.5).float() * (s == 1).float()
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output, None
+"""
+    spec = {item["name"]: item for item in spec_of(shifted, "Shifted")}
+    assert spec["x"]["domain"] is None and spec["s"]["domain"] == "spikes"
+    assert spec_of(shifted.replace("(s == 1)", "(1 - s)"), "Shifted")[1]["domain"] == "spikes"
 
 
 def test_call_sites_give_shapes_and_tensors() -> None:

@@ -124,6 +124,7 @@ class _Forward(cst.CSTVisitor):
         self.rebound: set[str] = set()
         self.mask_only = {name: True for name in names}
         self.mask_uses = {name: 0 for name in names}
+        self.strong_mask_uses = {name: 0 for name in names}  # s.bool(), s == 1: a 0/1 tensor for sure
         self.stack: list[cst.CSTNode] = []
         self.depth = 0
 
@@ -180,14 +181,16 @@ class _Forward(cst.CSTVisitor):
         kind = self._mask_context(node)
         if kind == "neutral":
             return
-        if kind == "mask":
+        if kind in ("mask", "strong mask"):
             self.mask_uses[name] += 1
+            self.strong_mask_uses[name] += kind == "strong mask"
         else:
             self.mask_only[name] = False
 
     def _mask_context(self, node: cst.Name) -> str:
-        """"mask" for a 0/1 use (`s.bool()`, `s == 1`, `1 - s`, `v - s * thr`), "neutral" where
-        forward only keeps it (ctx.save_for_backward(s), ctx.s = s), else "value"."""
+        """"strong mask" for a 0/1 use (`s.bool()`, `s == 1`), "mask" for one a spike would have
+        (`1 - s`, `v - s * thr`), "neutral" where forward only keeps it (ctx.save_for_backward(s),
+        ctx.s = s, s is None), else "value"."""
         parents = self.stack[-2::-1]
         parent = parents[0]
         grand = parents[1] if len(parents) > 1 else None
@@ -195,7 +198,7 @@ class _Forward(cst.CSTVisitor):
             method = parent.attr.value
             if isinstance(grand, cst.Call) and grand.func is parent and \
                     (method in MASK_METHODS or method == "to" and "bool" in code_of(grand)):
-                return "mask"
+                return "strong mask"
             return "value"
         if isinstance(parent, cst.Arg) and isinstance(grand, cst.Call) and _short(grand.func) in KEEPING_CALLS:
             return "neutral"
@@ -208,7 +211,7 @@ class _Forward(cst.CSTVisitor):
             operands = [comparison.left] + [t.comparator for t in comparison.comparisons]
             equality = len(operands) == 2 and isinstance(comparison.comparisons[0].operator, (cst.Equal, cst.NotEqual))
             other = operands[1] if operands[0] is node else operands[0]
-            return "mask" if equality and _number(other) in (0.0, 1.0) else "value"
+            return "strong mask" if equality and _number(other) in (0.0, 1.0) else "value"
         if isinstance(parent, cst.BinaryOperation):
             if isinstance(parent.operator, cst.Subtract) and parent.right is node and _number(parent.left) == 1.0:
                 return "mask"  # 1 - s: the not-spiked factor of a reset, v * (1 - s)
@@ -384,16 +387,19 @@ def _fractional(node: cst.BaseExpression) -> bool:
     return value is not None and value != int(value)
 
 
-def forward_uses(forward: cst.FunctionDef | None, names: list[str],
-                 constants: dict[str, float] | None = None) -> dict[str, ForwardUse]:
-    """Domain, nearby constants and rank of each input, as forward uses them."""
+def forward_uses(forward: cst.FunctionDef | None, names: list[str], constants: dict[str, float] | None = None,
+                 differentiable: frozenset[str] = frozenset()) -> dict[str, ForwardUse]:
+    """Domain, nearby constants and rank of each input, as forward uses them. A differentiable
+    input is taken for a spike only on strong evidence (`s.bool()`, `s == 1`): `1 - x` alone
+    would shrink a membrane potential's test values to 0 and 1."""
     names_set = frozenset(names)
     visitor = _Forward(names_set, constants or {})
     if forward is not None:
         forward.visit(visitor)
     uses = visitor.uses
     for name in names:
-        if uses[name].domain is None and visitor.mask_only[name] and visitor.mask_uses[name]:
+        evidence = visitor.strong_mask_uses[name] if name in differentiable else visitor.mask_uses[name]
+        if uses[name].domain is None and visitor.mask_only[name] and evidence:
             uses[name].domain, uses[name].domain_origin = "spikes", "used only as a 0/1 mask or spike"
     return uses
 

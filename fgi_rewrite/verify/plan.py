@@ -72,7 +72,8 @@ def argument_spec(ir: Any, module: cst.Module | None = None, qualname: str | Non
 
     forward = code_of(ir.forward_def) if ir.forward_def is not None else ""
     annotations = {p.name.value: code_of(p.annotation.annotation) for p in ir.params if p.annotation is not None}
-    uses = forward_uses(ir.forward_def, [i.name for i in ir.inputs], module_constants(module) if module else {})
+    uses = forward_uses(ir.forward_def, [i.name for i in ir.inputs], module_constants(module) if module else {},
+                        frozenset(i.name for i in ir.inputs if i.role in ("differentiable", "broadcast")))
     sites = _call_sites(module).get((qualname or "").split(".")[-1], {}) if module is not None else {}
     specs = inputs_for(given or {}, qualname) if qualname else {}
     spec = []

@@ -102,13 +102,14 @@ def make_arguments(
     *,
     fn: Callable[..., Any] | None = None,
     run: int | None = None,
+    device: str = "cpu",
 ) -> tuple[list[Any], list[torch.Tensor], list[str]]:
     """(arguments, the tensors gradients are taken for, a description of each argument).
 
     `run` (0, 1, ... over dtypes x seeds) picks the shape and whether an input of unknown type
     is a float or a 0-d tensor; without it, the first shape and floats. With `fn`, each choice
-    is tried first (forward and backward, on copies): on an error the next shape is used, and
-    the error is raised only when no shape works."""
+    is tried first (forward and backward, on copies on `device`, where the caller will run it):
+    on an error the next shape is used, and the error is raised only when no shape works."""
     shapes, origin = run_shapes(spec)
     first = 0 if run is None else run % len(shapes)
     tensor_forms = run is not None and run % 2 == 1 and _has_unknown(spec, overrides or {})
@@ -117,7 +118,7 @@ def make_arguments(
     errors: list[tuple[tuple[int, ...], bool, Exception]] = []
     for shape, forms in attempts:
         arguments, leaves, parts = _build(spec, namespace, dtype, seed, overrides or {}, shape, forms)
-        error = _trial(fn, arguments) if fn is not None else None
+        error = _trial(fn, arguments, device) if fn is not None else None
         if error is None:
             break
         errors.append((shape, forms, error))
@@ -146,14 +147,14 @@ def _unknown(item: InputSpec) -> bool:
         and item.get("domain") != "spikes"
 
 
-def _trial(fn: Callable[..., Any], arguments: list[Any]) -> Exception | None:
+def _trial(fn: Callable[..., Any], arguments: list[Any], device: str = "cpu") -> Exception | None:
     """Run forward and backward once on copies (the caller's tensors stay unused), leaving the
     global random state as it was."""
-    copies = [a.detach().clone().requires_grad_(a.requires_grad) if isinstance(a, torch.Tensor) else a
-              for a in arguments]
+    copies = [a.detach().to(device, copy=True).requires_grad_(a.requires_grad) if isinstance(a, torch.Tensor)
+              else a for a in arguments]
     leaves = [a for a in copies if isinstance(a, torch.Tensor) and a.requires_grad]
     try:
-        with torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=[] if device == "cpu" else [torch.device(device)]):
             out = fn(*copies)
             if isinstance(out, torch.Tensor) and out.requires_grad and leaves:
                 torch.autograd.grad(out, leaves, torch.ones_like(out), allow_unused=True)

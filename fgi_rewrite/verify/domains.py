@@ -176,8 +176,9 @@ class _Forward(cst.CSTVisitor):
         if name is None or len(self.stack) < 2:
             return
         parent = self.stack[-2]
-        if isinstance(parent, cst.Param) or isinstance(parent, cst.Attribute) and parent.attr is node:
-            return
+        if isinstance(parent, cst.Param) or isinstance(parent, cst.Attribute) and parent.attr is node \
+                or isinstance(parent, cst.Arg) and parent.keyword is node:
+            return  # a parameter, an attribute or a keyword that happens to share the name
         kind = self._mask_context(node)
         if kind == "neutral":
             return
@@ -316,10 +317,14 @@ class _Forward(cst.CSTVisitor):
                 self._rank(owner, count, _text(node), exact=not starred)
 
     def _rank_from_method(self, name: str, method: str, args: Any, text: str) -> None:
+        if any(a.star for a in args):
+            return  # x.permute(*order): nothing to count
         positional = [a.value for a in args if a.keyword is None]
         dims = [a.value for a in args if a.keyword is not None and a.keyword.value in ("dim", "dim0", "dim1")]
         if method == "permute":
-            self._rank(name, len(positional), text, exact=True)
+            order = positional[0].elements if len(positional) == 1 and isinstance(
+                positional[0], (cst.Tuple, cst.List)) else positional
+            self._rank(name, len(order), text, exact=True)
             return
         if method in ("transpose", "swapaxes", "movedim"):
             dims += positional

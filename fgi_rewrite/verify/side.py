@@ -166,7 +166,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
                     dtype = DTYPES[dtype_name]
                     for seed in range(job["seed"], job["seed"] + job["repeats"]):
                         args, leaves, described = make_arguments(
-                            spec, vars(module), dtype, seed, overrides, fn=fn,
+                            spec, vars(module), dtype, seed, overrides, fn=fn, device=device,
                             run=job["dtypes"].index(dtype_name) * job["repeats"] + seed - job["seed"])
                         args = [a.to(device).detach().requires_grad_(a.requires_grad) if isinstance(a, torch.Tensor)
                                 else a for a in args]
@@ -182,7 +182,8 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             if autocast_device in devices:
                 # The original casts its inputs under autocast (@custom_fwd): compare there too.
                 low = torch.bfloat16 if autocast_device == "cpu" else torch.float16
-                args, leaves, _ = make_arguments(spec, vars(module), torch.float32, job["seed"], overrides, fn=fn)
+                args, leaves, _ = make_arguments(spec, vars(module), torch.float32, job["seed"], overrides, fn=fn,
+                                                 device=autocast_device)
                 args = [a.to(autocast_device).detach().requires_grad_(a.requires_grad) if isinstance(a, torch.Tensor)
                         else a for a in args]
                 leaves = [a for a in args if isinstance(a, torch.Tensor) and a.requires_grad]

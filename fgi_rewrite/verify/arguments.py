@@ -187,6 +187,17 @@ def _values(shape: tuple[int, ...], domain: str | None, generator: torch.Generat
     return values.reshape(shape)
 
 
+def _around(shape: tuple[int, ...], centre: float, generator: torch.Generator) -> torch.Tensor:
+    """`domain:around:v`: values within a few tenths of v (of |v| when larger), v itself first,
+    then the threshold row; the elements one ulp either side of v are placed later."""
+    count = math.prod(shape)
+    spread = 0.1 * max(1.0, abs(centre))
+    values = centre + torch.randn(count, generator=generator, dtype=torch.float64) * spread
+    row = torch.tensor((centre,) + THRESHOLD_ROW[:4], dtype=torch.float64)[:count]
+    values[:len(row)] = row
+    return values.reshape(shape)
+
+
 def _scales(count: int) -> torch.Tensor:
     """SCALES along the flattened elements: in SHAPE, one scale per column, as always."""
     return torch.tensor(SCALES, dtype=torch.float64).repeat(count // len(SCALES) + 1)[:count]
@@ -239,7 +250,10 @@ def _build(spec: Sequence[InputSpec], namespace: Mapping[str, Any], dtype: torch
         requires = False
         if item["role"] == "differentiable":
             own_shape = tuple(given["shape"]) if "shape" in given else shape
-            value = base if domain in (None, "around") and own_shape == shape else _values(own_shape, domain, generator)
+            if domain == "around":
+                value = _around(own_shape, given["around"], generator)
+            else:
+                value = base if domain is None and own_shape == shape else _values(own_shape, domain, generator)
             value = value.to(own_dtype).clone()  # each input its own tensor, even of the same values
             requires = True
             described.append(f"{name}=random" + _domain_text(item, domain))
@@ -258,10 +272,12 @@ def _build(spec: Sequence[InputSpec], namespace: Mapping[str, Any], dtype: torch
             described.append(f"{name}={getattr(overrides[name], 'origin', 'given')}")
         elif given:
             size = tuple(given.get("shape", ()))
-            value = _values(size, domain, generator) if size or domain else torch.tensor(SCALAR, dtype=torch.float64)
+            value = _around(size, given["around"], generator) if domain == "around" else \
+                _values(size, domain, generator) if size or domain else torch.tensor(SCALAR, dtype=torch.float64)
             value = value.to(own_dtype)
             requires = bool(item.get("requires_grad"))
-            described.append(f"{name}=tensor{list(size)}" + _domain_text(item, domain))
+            what = f"tensor{list(size)}" if size or domain else f"tensor({SCALAR})"
+            described.append(f"{name}={what}" + (_domain_text(item, domain) or " (--input)"))
         elif item["as_tensor"]:
             value = (_values(shape, domain, generator) if domain else (base * 0.5).round()).to(dtype)
             requires = bool(item.get("requires_grad"))

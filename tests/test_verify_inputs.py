@@ -286,6 +286,9 @@ def demo():
 
     # beta is a tensor at one call site: its literal 1.5 elsewhere does not replace the tensor.
     assert call_site_literals(cst.parse_module(source)) == {"Spike": {3: "4.0"}}
+    # A wrapper's parameter stands for its default (None tells nothing).
+    wrapper = "def fourier(x, n_terms=3, period=None):\n    return Spike.apply(x, n_terms, period)\n"
+    assert call_site_literals(cst.parse_module(wrapper)) == {"Spike": {1: "3"}}
 
 
 # ------------------------------------------------------------------------------ running side

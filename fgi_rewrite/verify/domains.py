@@ -418,9 +418,9 @@ class _Scopes(cst.CSTVisitor):
 
     def __init__(self) -> None:
         self.module: dict[str, cst.BaseExpression] = {}
-        self.functions: list[dict[str, cst.BaseExpression]] = []
+        self.functions: list[dict[str, cst.BaseExpression | None]] = []
         self.classes: list[dict[str, cst.BaseExpression]] = []
-        self.calls: list[tuple[cst.Call, dict[str, cst.BaseExpression], dict[str, cst.BaseExpression]]] = []
+        self.calls: list[tuple[cst.Call, dict[str, cst.BaseExpression | None], dict[str, cst.BaseExpression]]] = []
         self.aliases: dict[str, str] = {}  # spike = Cls.apply / self.spike = Cls.apply -> "spike" -> "Cls"
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
@@ -430,7 +430,11 @@ class _Scopes(cst.CSTVisitor):
         self.classes.pop()
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.functions.append({})
+        # A wrapper's parameter stands for what its callers pass: its default when it has one
+        # (def spike(x, alpha=2.0): return Spike.apply(x, alpha)), else nothing known (None).
+        params = [*node.params.posonly_params, *node.params.params, *node.params.kwonly_params]
+        self.functions.append({p.name.value: None if p.default is None or code_of(p.default) == "None" else p.default
+                               for p in params})
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.functions.pop()
@@ -485,7 +489,7 @@ def _called_class(call: cst.Call, aliases: dict[str, str]) -> str | None:
     return aliases.get(name) if name is not None else None
 
 
-def _describe(node: cst.BaseExpression, function: dict[str, cst.BaseExpression],
+def _describe(node: cst.BaseExpression, function: dict[str, cst.BaseExpression | None],
               attributes: dict[str, cst.BaseExpression], module: dict[str, cst.BaseExpression],
               depth: int = 0) -> SiteArgument:
     """What one call-site argument is: a literal, a tensor (requiring grad or not), its shape."""
@@ -498,7 +502,7 @@ def _describe(node: cst.BaseExpression, function: dict[str, cst.BaseExpression],
         return SiteArgument(source)
     resolved: cst.BaseExpression | None = None
     if isinstance(node, cst.Name):
-        resolved = function.get(node.value, module.get(node.value))
+        resolved = function[node.value] if node.value in function else module.get(node.value)
         where = f"{node.value} = "
     elif isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self":
         resolved = attributes.get(node.attr.value)

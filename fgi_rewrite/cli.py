@@ -123,12 +123,14 @@ def explain(code: str | None) -> None:
 @click.option("--no-gitignore", is_flag=True, help="Also rewrite files that .gitignore excludes.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
               help="Files rewritten in parallel processes; output order stays the same.")
+@click.option("--verify", "verify_first", is_flag=True,
+              help="Run verify first (RUNS YOUR CODE) and write only the classes it finds equivalent.")
 def rewrite(paths: tuple[str, ...], show_diff: bool, check: bool, out_dir: str | None, unsafe_fixes: bool | None,
             style: str | None, fast_path: bool | None, exclude: tuple[str, ...], no_gitignore: bool,
-            jobs: int) -> None:
+            jobs: int, verify_first: bool) -> None:
     """Rewrite convertible Function classes in PATHS to FGI functions.
 
-    Safe fixes are applied by default; nothing is imported or executed.
+    Safe fixes are applied by default; nothing is imported or executed, except with --verify.
     """
     from pathlib import Path
 
@@ -158,7 +160,10 @@ def rewrite(paths: tuple[str, ...], show_diff: bool, check: bool, out_dir: str |
     from fgi_rewrite.rewrite_files import rewrite_file
 
     context = project_context(found.files)
-    items = [(file, display_path(file), with_context(options, context=context[file.resolve()])) for file in found.files]
+    holds = _verified_holds(found.files, options, settings) if verify_first else {}
+    items = [(file, display_path(file), with_context(options, context=context[file.resolve()],
+                                                     hold=holds.get(file.resolve(), ())))
+             for file in found.files]
     results = tracked(ordered_map(rewrite_file, items, jobs), len(items), "rewriting")
     for (file, shown, _), done in zip(items, results):
         run.record(file, shown, done)
@@ -198,9 +203,13 @@ def _input_specs(context: click.Context, parameter: click.Parameter, values: tup
               help="Compatibility matrix: default cells, or full (adds torch.compile and torch.export; slow).")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip files and directories matching GLOB.")
+@click.option("--strict", is_flag=True, help="Exit 1 when a rewritten class could not be verified (skipped or error).")
+@click.option("--device", "devices", multiple=True, type=click.Choice(["cpu", "cuda"]),
+              help="Devices to run on (default: CPU, and CUDA when torch sees a GPU).")
 def verify(paths: tuple[str, ...], unsafe_fixes: bool | None, against: str | None, mapping: tuple[str, ...],
            arguments: tuple[str, ...], inputs: dict[str, str], seed: int | None, dtypes: tuple[str, ...],
-           compat: str | None, output_format: str, exclude: tuple[str, ...]) -> None:
+           compat: str | None, output_format: str, exclude: tuple[str, ...], strict: bool,
+           devices: tuple[str, ...]) -> None:
     """Run every rewritten class beside its FGI function and compare them.
 
     This RUNS YOUR CODE: the original modules and their rewritten twins are imported and
@@ -229,11 +238,13 @@ def verify(paths: tuple[str, ...], unsafe_fixes: bool | None, against: str | Non
                             compat=_pick(compat, configured.get("compat"), "default"),  # type: ignore[arg-type]
                             arguments={**configured.get("arguments", {}), **pairs(arguments, "Cls.param=EXPR")},
                             inputs={**configured.get("inputs", {}), **inputs},
-                            against=Path(against) if against else None, mapping=pairs(mapping, "Cls=module:function"))
+                            against=Path(against) if against else None, mapping=pairs(mapping, "Cls=module:function"),
+                            devices=devices)
     bad = [d for d in options.dtypes if d not in DEFAULT_DTYPES]
     if bad:
         click.echo(f"error: {settings.source}: unknown dtype {bad[0]!r}", err=True)
         sys.exit(EXIT_ERROR)
+    _require_torch()
     click.echo("verify runs your code: importing the original modules and their FGI twins", err=True)
     found = discover(paths, exclude=(*settings.exclude, *exclude))
     for error in found.errors:
@@ -243,6 +254,8 @@ def verify(paths: tuple[str, ...], unsafe_fixes: bool | None, against: str | Non
     for error in file_errors:
         where = error.path + (f":{error.line}" if error.line else "")
         click.echo(f"error: {where}: {error.code} {error.message}", err=True)
+    # Rewritten classes that verify could not run (held-back ones have nothing to verify).
+    unverified = [v for v in verdicts if v.rewritten and v.status in ("skipped", "error")]
     if output_format == "json":
         import json
 
@@ -252,6 +265,7 @@ def verify(paths: tuple[str, ...], unsafe_fixes: bool | None, against: str | Non
         document = {"schema_version": 1, "tool": {"name": "fgi-rewrite", "version": __version__},
                     "command": "verify", "seed": seed, "dtypes": list(options.dtypes),
                     "summary": {"files": len(found.files), "functions": len(verdicts), **by_status,
+                                "not_verified": len(unverified),
                                 "errors": len(found.errors), "skipped_files": len(found.skipped)},
                     "functions": [v.to_json() for v in verdicts],
                     "errors": [e.to_json() for e in found.errors],
@@ -271,10 +285,45 @@ def verify(paths: tuple[str, ...], unsafe_fixes: bool | None, against: str | Non
                     row = ", ".join(f"{name} {status}" for name, (status, _) in cells.items())
                     click.echo(f"    {side}: {row}")
     counts = {s: sum(v.status == s for v in verdicts) for s in ("equivalent", "different", "skipped", "error")}
-    click.echo(", ".join(f"{n} {s}" for s, n in counts.items()) + f" (seed {seed})", err=True)
+    summary = ", ".join(f"{n} {s}" for s, n in counts.items()) + f" (seed {seed})"
+    if unverified:
+        summary += f"; {len(unverified)} rewritten class{'es' if len(unverified) > 1 else ''} not verified" + \
+            ("" if strict else " (--strict makes this a failure)")
+    click.echo(summary, err=True)
     if counts["error"] or found.errors:
         sys.exit(EXIT_ERROR)
-    sys.exit(EXIT_FINDINGS if counts["different"] else EXIT_CLEAN)
+    sys.exit(EXIT_FINDINGS if counts["different"] or (strict and unverified) else EXIT_CLEAN)
+
+
+def _verified_holds(files: list, options, settings) -> dict:  # type: ignore[no-untyped-def]
+    """rewrite --verify: the classes verify does not find equivalent, to hold back."""
+    from fgi_rewrite.files import display_path
+    from fgi_rewrite.verify.gate import verified_holds
+    from fgi_rewrite.verify.plan import DEFAULT_DTYPES, VerifyOptions
+
+    _require_torch()
+    click.echo("rewrite --verify runs your code: importing the original modules and their FGI twins", err=True)
+    configured = settings.verify
+    verify_options = VerifyOptions(unsafe_fixes=options.unsafe_fixes, style=options.style, fast_path=options.fast_path,
+                                   seed=configured.get("seed", 0),
+                                   dtypes=tuple(configured.get("dtypes", DEFAULT_DTYPES)), compat="none",
+                                   arguments=dict(configured.get("arguments", {})))
+    holds, verdicts = verified_holds([(f, display_path(f)) for f in files], verify_options)
+    counts = {s: sum(v.status == s for v in verdicts if v.rewritten) for s in ("equivalent", "different", "skipped",
+                                                                                 "error")}
+    click.echo("verified: " + ", ".join(f"{n} {s}" for s, n in counts.items())
+               + f"; held back as not verified: {sum(len(h) for h in holds.values())}", err=True)
+    return holds
+
+
+def _require_torch() -> None:
+    """Commands that run code need torch: say how to get it, never a traceback."""
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        click.echo("error: this command runs your code and needs PyTorch: pip install 'fgi-rewrite[verify]' "
+                   "(or your own torch>=2.1 build)", err=True)
+        sys.exit(EXIT_ERROR)
 
 
 def _pick(flag, configured, default):  # type: ignore[no-untyped-def]

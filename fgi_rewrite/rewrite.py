@@ -41,6 +41,9 @@ class RewriteOptions:
     fast_path: bool = True
     # What the other files given do with this one (star imports, subclasses, foreign bases).
     context: FileContext = FileContext()
+    # Classes to leave as they are, with why (`rewrite --verify`: those verify did not find
+    # equivalent), as (qualname, reason) pairs.
+    hold: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -250,6 +253,10 @@ def rewrite_module(data: bytes, options: RewriteOptions = RewriteOptions(),
         suppressed = suppressed_codes(info)
         if suppressed is not None and (not suppressed or decision.code in suppressed):
             result.outcomes.append(ClassOutcome(info.qualname, "ignored", decision.code, "suppressed by comment"))
+            continue
+        held = dict(options.hold).get(info.qualname)
+        if held is not None:
+            result.outcomes.append(ClassOutcome(info.qualname, "held-back", decision.code, held))
             continue
         if decision.fix == "unsafe" and not options.unsafe_fixes:
             why = "; ".join(decision.notes) or "unsafe fix"

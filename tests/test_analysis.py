@@ -261,3 +261,37 @@ def test_gradient_scattered_into_a_larger_tensor_is_not_elementwise() -> None:
     body = "result = grad_output.new_zeros(ctx.shape)\nresult[ctx.idx] = grad_output\nreturn result"
     status, code, _, _ = classify(spike(body))
     assert (status, code) == ("refused", "FGI103")
+
+
+def test_a_reconfigured_class_attribute_is_noted_and_not_frozen_for_torchscript() -> None:
+    """backward reads Spike.width, which configure() reassigns: FGI reads it at forward time
+    (a note says so), and the emitted code keeps reading the attribute rather than a copy of
+    its source value, which a scripted model would silently freeze."""
+    from fgi_rewrite.rewrite import rewrite_module
+
+    source = HEADER + textwrap.dedent("""
+        class Spike(Function):
+            width = 1.0
+            scale = 2.0
+
+            @staticmethod
+            def configure(width):
+                Spike.width = width
+
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return (x > 0).float()
+
+            @staticmethod
+            def backward(ctx, grad_output):
+                x, = ctx.saved_tensors
+                return grad_output * (x.abs() < Spike.width).float() * Spike.scale
+        """)
+    (report,), _ = scan_source(source.encode(), "case.py")
+    assert any(note.startswith("backward reads Spike.width, which this module assigns after import")
+               for note in report.notes), report.notes
+    assert not any("Spike.scale" in note for note in report.notes)
+    emitted = rewrite_module(source.encode()).source.decode()
+    assert "scale = 2.0 if torch.jit.is_scripting() else Spike.scale" in emitted
+    assert "width = 1.0 if" not in emitted and "< Spike.width" in emitted

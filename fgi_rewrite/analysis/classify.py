@@ -60,6 +60,11 @@ def decide(ir: FunctionIR) -> Decision:
                      "grad and FGI's does not (no gradient flows either way)")
     notes.extend(f"backward returns zeros for {name}; FGI gives it no gradient (None), which optimisers treat "
                  "differently" for name in ir.zero_gradients)
+    if ir.late_bound:
+        names = ", ".join(ir.late_bound)
+        notes.append(f"backward reads {names}, which this module assigns after import: FGI reads "
+                     f"{'it' if len(ir.late_bound) == 1 else 'them'} when forward runs, the original when backward "
+                     "runs: a change made between forward and backward reaches the original's gradient, not FGI's")
     if ir.backward_def is not None and calls_named(ir.backward_def.body, "exp"):
         notes.append("the surrogate calls exp, which overflows for large |x|: where the original's gradient is "
                      "NaN, FGI's value is NaN too (--style guarded keeps the value)")

@@ -336,8 +336,10 @@ def extract(info: ClassInfo, index: ModuleIndex) -> FunctionIR:
         zero_gradients=tuple(zero_gradients),
         value_dtype=read.value.dtype,
         value_inputs=read.value.inputs,
-        pure_helpers=_pure_helpers(index, constants := _numeric_constants(index.module, info.node)),
-        numeric_constants=constants,
+        pure_helpers=_pure_helpers(index, frozenset(literals := _numeric_literals(index.module, info.node))),
+        numeric_constants=frozenset(literals),
+        numeric_literals=tuple(literals.items()),
+        late_bound=_late_bound(backward, _reassigned(index.module, info.name)),
     )
 
 
@@ -376,12 +378,14 @@ def _pure_helpers(index: ModuleIndex, constants: frozenset[str]) -> frozenset[st
                      if scope_of(without_numbers(fn, constants)).free <= allowed)  # type: ignore[arg-type]
 
 
-def _numeric_constants(module: cst.Module, cls: cst.ClassDef) -> frozenset[str]:
+def _numeric_literals(module: cst.Module, cls: cst.ClassDef) -> dict[str, str]:
     """Module-level names and attributes of the class bound exactly once, to a number literal
-    (a sign included): Python numbers, which never broadcast a tensor."""
-    def numbers(body: Sequence[cst.CSTNode], prefix: str) -> set[str]:
+    (a sign included), and assigned nowhere else in the module (`global X` in a function,
+    `Cls.attr = ...`, `cls.attr = ...`): Python numbers, which never broadcast a tensor. Maps
+    each (`ALPHA`, `Spike.alpha`) to its literal's source."""
+    def numbers(body: Sequence[cst.CSTNode], prefix: str) -> dict[str, str]:
         counts: dict[str, int] = {}
-        literal: set[str] = set()
+        literal: dict[str, str] = {}
         for stmt in body:
             for small in stmt.body if isinstance(stmt, cst.SimpleStatementLine) else ():
                 if isinstance(small, (cst.Assign, cst.AugAssign, cst.AnnAssign)):
@@ -393,8 +397,72 @@ def _numeric_constants(module: cst.Module, cls: cst.ClassDef) -> frozenset[str]:
                             if isinstance(value, cst.UnaryOperation):
                                 value = value.expression
                             if isinstance(small, cst.Assign) and isinstance(value, (cst.Integer, cst.Float)):
-                                literal.add(target.value)
-        return {prefix + name for name in literal if counts[name] == 1}
+                                literal[target.value] = code_of(small.value)
+        return {prefix + name: code for name, code in literal.items() if counts[name] == 1}
 
     class_body = cls.body.body if isinstance(cls.body, cst.IndentedBlock) else ()
-    return frozenset(numbers(module.body, "") | numbers(class_body, f"{cls.name.value}."))
+    found = numbers(module.body, "") | numbers(class_body, f"{cls.name.value}.")
+    reassigned = _reassigned(module, cls.name.value)
+    return {name: code for name, code in found.items() if name not in reassigned}
+
+
+def _late_bound(backward: cst.FunctionDef, reassigned: set[str]) -> tuple[str, ...]:
+    """The reassigned globals and class attributes backward reads, in the order it reads them:
+    FGI reads them when forward runs, the original when backward runs."""
+    found: list[str] = []
+
+    class Reads(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            if node.value in reassigned and node.value not in found:
+                found.append(node.value)
+
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            name = dotted_name(node)
+            if name in reassigned and name not in found:
+                found.append(name)
+            return True
+
+    free = scope_of(backward).free
+    backward.body.visit(Reads())
+    return tuple(name for name in found if name.split(".")[0] in free)
+
+
+def _reassigned(module: cst.Module, class_name: str) -> set[str]:
+    """Names assigned inside functions through `global`, and attributes of the class assigned
+    anywhere (`Cls.attr = v`, `cls.attr = v` in its classmethods), as `NAME` / `Cls.attr`."""
+    found: set[str] = set()
+
+    class Assignments(cst.CSTVisitor):
+        def __init__(self) -> None:
+            self.declared_global: list[set[str]] = [set()]
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+            self.declared_global.append(set())
+
+        def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+            self.declared_global.pop()
+
+        def visit_Global(self, node: cst.Global) -> None:
+            self.declared_global[-1].update(n.name.value for n in node.names)
+
+        def _target(self, target: cst.BaseExpression) -> None:
+            if isinstance(target, cst.Name) and target.value in self.declared_global[-1]:
+                found.add(target.value)
+            elif isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) \
+                    and target.value.value in (class_name, "cls"):
+                found.add(f"{class_name}.{target.attr.value}")
+            elif isinstance(target, (cst.Tuple, cst.List)):
+                for element in target.elements:
+                    self._target(element.value)
+
+        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+            self._target(node.target)
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            self._target(node.target)
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            self._target(node.target)
+
+    module.visit(Assignments())
+    return found

@@ -127,5 +127,9 @@ class FunctionIR:
     pure_helpers: frozenset[str] = frozenset()
     # Module names and class attributes (`ALPHA`, `Spike.alpha`) bound once, to a number literal.
     numeric_constants: frozenset[str] = frozenset()
+    # The same constants with their literals' source, for the scripted branch of the emitted code.
+    numeric_literals: tuple[tuple[str, str], ...] = ()
+    # Globals and class attributes backward reads that the module assigns after import.
+    late_bound: tuple[str, ...] = ()
     # Inputs backward gives an explicit zero gradient (zeros_like): FGI gives them none.
     zero_gradients: tuple[str, ...] = ()

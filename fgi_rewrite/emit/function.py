@@ -36,6 +36,7 @@ from fgi_rewrite.analysis.syntax import (
     without_numbers,
 )
 from fgi_rewrite.analysis.value_sign import cannot_be_negative_zero
+from fgi_rewrite.emit.script_constants import bind_constants
 from fgi_rewrite.patterns import BY_OP
 
 _CTX_BOOKKEEPING = frozenset(
@@ -104,10 +105,45 @@ class _Substitute(cst.CSTTransformer):
     def leave_Subscript(self, original_node: cst.Subscript, updated_node: cst.Subscript) -> cst.BaseExpression:
         if self._is_needs_input_grad(original_node.value):
             return cst.Name("True")
+        position = _literal_index(original_node)
+        value = original_node.value
+        if position is not None and isinstance(value, cst.Attribute) and isinstance(value.value, cst.Name) \
+                and value.value.value == self.ctx and value.attr.value in ("saved_tensors", "saved_variables") \
+                and -len(self.saved) <= position < len(self.saved):
+            # `ctx.saved_tensors[0]` is the saved value itself, not `(x,)[0]`.
+            return _atom(self.saved[position])
+        return updated_node
+
+    def leave_If(self, original_node: cst.If, updated_node: cst.If
+                 ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
+        # `if ctx.needs_input_grad[i]:` is always taken once FGI computes the gradient: its body
+        # stands alone, as an engineer would write it, rather than under `if True:`.
+        if self._is_needs_input_grad(getattr(original_node.test, "value", None)) \
+                and isinstance(updated_node.test, cst.Name) and updated_node.test.value == "True" \
+                and isinstance(updated_node.body, cst.IndentedBlock):
+            return cst.FlattenSentinel(updated_node.body.body)
         return updated_node
 
     def leave_Arg(self, original_node: cst.Arg, updated_node: cst.Arg) -> cst.Arg:
         return updated_node.with_changes(keyword=original_node.keyword)
+
+
+def _literal_index(node: cst.Subscript) -> int | None:
+    """The integer of `value[i]` / `value[-i]`, if that is what the subscript is."""
+    if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
+        return None
+    index = node.slice[0].slice.value
+    sign = 1
+    if isinstance(index, cst.UnaryOperation) and isinstance(index.operator, cst.Minus):
+        index, sign = index.expression, -1
+    return sign * int(index.value) if isinstance(index, cst.Integer) else None
+
+
+def _atom(node: cst.BaseExpression) -> cst.BaseExpression:
+    """node, parenthesised unless it already binds tighter than any operator around it."""
+    if isinstance(node, (cst.Name, cst.Call, cst.Attribute, cst.Subscript)) or node.lpar:
+        return node
+    return node.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
 
 
 # Names a grad-free statement may read without making a tensor that requires grad.
@@ -726,7 +762,10 @@ class FunctionWriter:
         lines = [f"def {helper}({', '.join(params)}):",
                  f'{ind}"""The backward of {self.class_name}, called by {self.name} with grad_output = 1."""']
         for stmt in body:
-            lines += [ind + line if line.strip() else "" for line in code_of(stmt.visit(substitute)).rstrip("\r\n").splitlines()]
+            # Visited inside a module, so that an opened `if ctx.needs_input_grad[i]:` guard can
+            # leave its statements in its place.
+            for opened in cst.Module(body=[stmt]).visit(substitute).body:
+                lines += [ind + line if line.strip() else "" for line in code_of(opened).rstrip("\r\n").splitlines()]
         self.helper_source = self.newline.join(lines) + self.newline
         arguments = [f"{self.torch}.ones_like({value})"] + [code_of(s) for s in self.saved]
         arguments += [code_of(self.attributes[a]) for a in attr_params]
@@ -805,8 +844,10 @@ class FunctionWriter:
         else:
             lines += [ind + line if line.strip() else "" for line in carrier_lines]
             lines.append(f"{ind}return {result}")
-        return Emitted(self.newline.join(lines) + self.newline, self.name, helper=self.helper_source,
-                       shape_unproven=self.shape_unproven)
+        literals = dict(ir.numeric_literals)
+        function = bind_constants(self.newline.join(lines) + self.newline, literals, self.torch, self._fresh)
+        helper = self.helper_source and bind_constants(self.helper_source, literals, self.torch, self._fresh)
+        return Emitted(function, self.name, helper=helper, shape_unproven=self.shape_unproven)
 
     def _prelude_may_record_a_graph(self) -> bool:
         """Whether backward's grad-free statements need `torch.no_grad()`: only when they read
@@ -949,7 +990,21 @@ class FunctionWriter:
             return code_of(param.annotation.annotation)
         name = param.name.value
         returned = isinstance(self.value, cst.Name) and self.value.value == name
-        return _guess_annotation(param, differentiable or returned or self._used_as_tensor(name), self.torch)
+        return _guess_annotation(param, differentiable or returned or self._used_as_tensor(name), self.torch,
+                                 counts=name in self._counts())
+
+    def _counts(self) -> set[str]:
+        """Inputs that count something (a `range()` bound, in forward or through ctx in
+        backward): TorchScript needs them to be ints."""
+        ir = self.ir
+        names = _range_operands(ir.forward_def.body) if ir.forward_def is not None else set()
+        if ir.backward_def is not None:
+            for operand in _range_operands(ir.backward_def.body):
+                ctx, _, attr = operand.partition(".")
+                stored = self.attributes.get(attr) if ctx == ir.backward_ctx else None
+                if isinstance(stored, cst.Name):
+                    names.add(stored.value)
+        return names
 
     def _signature(self) -> str:
         parts = []
@@ -961,13 +1016,14 @@ class FunctionWriter:
         return ", ".join(parts)
 
 
-def _guess_annotation(param: cst.Param, differentiable: bool, torch: str = "torch") -> str:
-    """TorchScript assumes unannotated parameters are Tensors: say what each one is."""
+def _guess_annotation(param: cst.Param, differentiable: bool, torch: str = "torch", counts: bool = False) -> str:
+    """TorchScript assumes unannotated parameters are Tensors: say what each one is. A number is
+    a float unless it counts something: `w=1` is a default, and callers pass 0.5."""
     if differentiable:
         return f"{torch}.Tensor"
-    default = param.default
-    if isinstance(default, cst.Integer):
+    if counts:
         return "int"
+    default = param.default
     if isinstance(default, cst.Name) and default.value in ("True", "False"):
         return "bool"
     if isinstance(default, (cst.SimpleString, cst.ConcatenatedString)):
@@ -975,3 +1031,33 @@ def _guess_annotation(param: cst.Param, differentiable: bool, torch: str = "torc
     if isinstance(default, cst.Call) and "tensor" in (dotted_name(default.func) or ""):
         return f"{torch}.Tensor"
     return "float"
+
+
+def _range_operands(body: cst.CSTNode) -> set[str]:
+    """Names and `obj.attr` reads inside the arguments of `range(...)` calls."""
+    found: set[str] = set()
+
+    class Ranges(cst.CSTVisitor):
+        def __init__(self) -> None:
+            self.depth = 0
+
+        def visit_Call(self, node: cst.Call) -> None:
+            if isinstance(node.func, cst.Name) and node.func.value == "range":
+                self.depth += 1
+
+        def leave_Call(self, original_node: cst.Call) -> None:
+            if isinstance(original_node.func, cst.Name) and original_node.func.value == "range":
+                self.depth -= 1
+
+        def visit_Name(self, node: cst.Name) -> None:
+            if self.depth:
+                found.add(node.value)
+
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            name = dotted_name(node)
+            if self.depth and name is not None:
+                found.add(name)
+            return name is None  # the parts of `ctx.n` are not reads of their own
+
+    body.visit(Ranges())
+    return found

@@ -46,6 +46,8 @@ class Verdict:
     # original_derivative, fgi_derivative (lists of floats), or error.
     curves: dict[str, Any] = field(default_factory=dict)
     report: Any = None  # the class's scan report (FunctionReport), for the shared JSON schema
+    # False for a class the rewrite left alone (held back): nothing of it to verify.
+    rewritten: bool = True
 
     def plain(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "report"}
@@ -108,7 +110,9 @@ def compare(case: Case, original: dict[str, Any], twin: dict[str, Any]) -> Verdi
 
     verdict = Verdict(case.path, case.qualname, "equivalent", "", tolerance_ulps=case.tolerance, report=case.report)
     if "error" in original or "error" in twin:
-        if "error" in original and original.get("error") == twin.get("error"):
+        if original.get("stage") == "device":  # nothing ran: a setup error, not a finding about the class
+            verdict.status, verdict.reason = "error", original["error"]
+        elif "error" in original and original.get("error") == twin.get("error"):
             verdict.status, verdict.reason = "skipped", f"the original fails on the inferred arguments too: {original['error']}"
         else:
             verdict.status = "error"

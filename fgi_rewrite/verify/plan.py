@@ -57,6 +57,12 @@ class VerifyOptions:
     fast_path: bool = True
     # Also evaluate value and d/dx over an input range on both sides, for report's plot.
     curves: bool = False
+    # Devices to run on: "cpu", "cuda"; empty means CPU, and CUDA when torch sees a GPU.
+    devices: tuple[str, ...] = ()
+    # Classes the rewrite leaves alone, by resolved file (see RewriteOptions.hold).
+    hold: dict[Path, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    # The files whose star imports and subclasses count, when more than the files verified.
+    context_files: tuple[Path, ...] = ()
 
 
 def argument_spec(ir: Any, module: cst.Module | None = None, qualname: str | None = None,
@@ -181,7 +187,13 @@ def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> Plan:
     """Each file is parsed once; rewrite, scan reports and call-site literals share it."""
     result_plan = Plan()
     cases, skipped, rewritten = result_plan.cases, result_plan.skipped, result_plan.rewritten
+    from dataclasses import replace
+
+    from fgi_rewrite.analysis.project import project_context
+
     rewrite_options = RewriteOptions(unsafe_fixes=options.unsafe_fixes, style=options.style, fast_path=options.fast_path)
+    # The same cross-file context as `rewrite`, so the code verified is the code it writes.
+    context = project_context(list(options.context_files) or [file for file, _ in files])
     for file, shown in files:
         try:
             data = file.read_bytes()
@@ -195,7 +207,10 @@ def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> Plan:
         except (cst.ParserSyntaxError, UnicodeDecodeError, LookupError, SyntaxError, RecursionError):
             result_plan.errors.extend(scan_source(data, shown)[1])  # the same message scan gives
             continue
-        result = rewrite_module(data, rewrite_options, parsed)
+        resolved = file.resolve()
+        file_options = replace(rewrite_options, context=context.get(resolved, rewrite_options.context),
+                               hold=options.hold.get(resolved, ()))
+        result = rewrite_module(data, file_options, parsed)
         if result.changed:
             rewritten[file] = result.source
         module = module_name(file)
@@ -212,7 +227,7 @@ def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> Plan:
             elif outcome.outcome != "rewritten":
                 if outcome.outcome == "held-back":
                     skipped.append(Verdict(shown, outcome.qualname, "skipped", f"not rewritten: {outcome.reason}",
-                                           report=reports.get(outcome.qualname)))
+                                           report=reports.get(outcome.qualname), rewritten=False))
                 continue
             if "<locals>" in outcome.qualname:
                 skipped.append(Verdict(shown, outcome.qualname, "skipped",
@@ -270,7 +285,7 @@ def _job(side: str, root: Path, cases: list[Case], options: VerifyOptions, work:
     return {
         "side": side, "root": str(root), "out": str(work / f"{side}.pt"), "seed": options.seed,
         "repeats": options.repeats, "dtypes": list(options.dtypes), "compat": options.compat, "threads": 1,
-        "curves": options.curves,
+        "curves": options.curves, "devices": list(options.devices),
         "cases": [{
             "key": c.key, "module": c.module if side == "original" else c.twin[0],
             "object": c.object if side == "original" else c.twin[1],

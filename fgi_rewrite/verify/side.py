@@ -148,7 +148,10 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     root = job["root"]
     sys.path.insert(0, root)
     results: dict[str, Any] = {}
-    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() and job.get("cuda", True) else [])
+    devices = job.get("devices") or ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    if "cuda" in devices and not torch.cuda.is_available():
+        reason = "CUDA was asked for (--device cuda) but this torch sees no GPU"
+        return {case["key"]: {"error": reason, "stage": "device"} for case in job["cases"]}
     for case in job["cases"]:
         key = case["key"]
         try:

@@ -170,6 +170,20 @@ def rewrite(paths: tuple[str, ...], show_diff: bool, check: bool, out_dir: str |
     sys.exit(run.finish())
 
 
+def _input_specs(context: click.Context, parameter: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
+    """--input Cls.x=SPEC, each checked here (a usage error naming the bad part); "Cls.x" -> SPEC."""
+    from fgi_rewrite.verify.inputs import InputSpecError, parse_input_option
+
+    specs = {}
+    for value in values:
+        try:
+            key, _ = parse_input_option(value)
+        except InputSpecError as error:
+            raise click.BadParameter(str(error), context, parameter) from None
+        specs[key] = value.partition("=")[2].strip()
+    return specs
+
+
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
 @click.option("--unsafe-fixes/--no-unsafe-fixes", default=None, help="Also verify unsafe (probe-path) rewrites.")
@@ -180,6 +194,9 @@ def rewrite(paths: tuple[str, ...], show_diff: bool, check: bool, out_dir: str |
               help="Where the copy given with --against keeps a class's replacement.")
 @click.option("--arg", "arguments", multiple=True, metavar="Cls.param=EXPR",
               help="Value for a non-differentiable input (a Python expression; x is the input tensor).")
+@click.option("--input", "inputs", multiple=True, metavar="Cls.x=SPEC", callback=_input_specs,
+              help="Shape, dtype or value domain of an input: shape:4,3,8, dtype:float64, "
+                   "domain:probability|positive|spikes|normal|around:0.3; join with ';'.")
 @click.option("--seed", type=int, default=None, help="Seed of the random inputs (recorded; default 0).")
 @click.option("--dtype", "dtypes", multiple=True, type=click.Choice(["float64", "float32", "bfloat16", "float16"]),
               help="Dtypes to check (default: all four).")
@@ -191,8 +208,9 @@ def rewrite(paths: tuple[str, ...], show_diff: bool, check: bool, out_dir: str |
 @click.option("--device", "devices", multiple=True, type=click.Choice(["cpu", "cuda"]),
               help="Devices to run on (default: CPU, and CUDA when torch sees a GPU).")
 def verify(paths: tuple[str, ...], unsafe_fixes: bool | None, against: str | None, mapping: tuple[str, ...],
-           arguments: tuple[str, ...], seed: int | None, dtypes: tuple[str, ...], compat: str | None,
-           output_format: str, exclude: tuple[str, ...], strict: bool, devices: tuple[str, ...]) -> None:
+           arguments: tuple[str, ...], inputs: dict[str, str], seed: int | None, dtypes: tuple[str, ...],
+           compat: str | None, output_format: str, exclude: tuple[str, ...], strict: bool,
+           devices: tuple[str, ...]) -> None:
     """Run every rewritten class beside its FGI function and compare them.
 
     This RUNS YOUR CODE: the original modules and their rewritten twins are imported and
@@ -220,6 +238,7 @@ def verify(paths: tuple[str, ...], unsafe_fixes: bool | None, against: str | Non
                             dtypes=dtypes or tuple(configured.get("dtypes", DEFAULT_DTYPES)),
                             compat=_pick(compat, configured.get("compat"), "default"),  # type: ignore[arg-type]
                             arguments={**configured.get("arguments", {}), **pairs(arguments, "Cls.param=EXPR")},
+                            inputs={**configured.get("inputs", {}), **inputs},
                             against=Path(against) if against else None, mapping=pairs(mapping, "Cls=module:function"),
                             devices=devices)
     bad = [d for d in options.dtypes if d not in DEFAULT_DTYPES]

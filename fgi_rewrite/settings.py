@@ -11,6 +11,7 @@
     dtypes = ["float64", "float32"]
     compat = "default"             # "none", "default" or "full"
     arguments = { "Spike.alpha" = "2.0", "StateQuant.levels" = "torch.linspace(-1, 1, 5)" }
+    inputs = { "Spike.x" = "shape:4,3,8", "BernoulliSpike.p" = "domain:probability" }
 
 Command-line flags override settings. An unknown key is an error naming it, so a typo never
 silently does nothing.
@@ -26,7 +27,7 @@ from typing import Any
 import tomllib
 
 _TOP = {"exclude": list, "style": str, "fast-path": bool, "unsafe-fixes": bool, "verify": dict}
-_VERIFY = {"seed": int, "dtypes": list, "compat": str, "arguments": dict}
+_VERIFY = {"seed": int, "dtypes": list, "compat": str, "arguments": dict, "inputs": dict}
 _CHOICES = {"style": ("signed-zero", "paper", "guarded"), "compat": ("none", "default", "full")}
 
 
@@ -84,5 +85,19 @@ def load(paths: Sequence[str | Path]) -> Settings:
         if "." not in key or not isinstance(value, str):
             raise SettingsError(f"{source} [tool.fgi-rewrite.verify] arguments: {key!r} must be "
                                 '"Class.param" = "python expression"')
+    for key, value in verify.get("inputs", {}).items():
+        _check_input(source, key, value)
     return Settings(source, tuple(table.get("exclude", ())), table.get("style"), table.get("fast-path"),
                     table.get("unsafe-fixes"), verify)
+
+
+def _check_input(source: Path, key: str, value: Any) -> None:
+    from fgi_rewrite.verify.inputs import InputSpecError, parse_input_option
+
+    where = f"{source} [tool.fgi-rewrite.verify] inputs"
+    if not isinstance(value, str):
+        raise SettingsError(f'{where}: {key!r} must be "Class.input" = "shape:...;dtype:...;domain:..."')
+    try:
+        parse_input_option(f"{key}={value}")
+    except InputSpecError as error:
+        raise SettingsError(f"{where}: {error}") from None

@@ -213,7 +213,8 @@ def test_full_report_has_verification_figures(full: Path) -> None:
     assert document["seed"] == 5 and document["dtypes"] == ["float64"]
     figures = {f["qualname"]: f for f in document["functions"]}["Spike"]["verify"]
     assert figures["status"] == "equivalent" and figures["runs"] == 2 and figures["max_ulps"] == 0
-    assert figures["arguments"] == ["x=random[6, 5]", "alpha=2.7 (no default)"]
+    assert figures["arguments"] == ["x=random[6, 5], [4, 3, 5] over 2 runs (default shapes)",
+                                    "alpha=2.7 (no default), a 0-d tensor in every other run"]
     assert "needs_verify" not in document["report"]
 
 

@@ -46,7 +46,9 @@ def test_rewritten_class_is_equivalent_and_the_output_says_code_ran(tmp_path: Pa
     figures = entry["verify"]
     assert figures["runs"] == 8  # 4 dtypes x 2 seeds
     assert figures["max_ulps"] == 0
-    assert "alpha=2.7 (no default)" in figures["arguments"]
+    # Shapes of rank 1 to 5 over the 8 runs; an input nothing types is a float, then a 0-d tensor.
+    assert figures["arguments"] == ["x=random[6, 5], [4, 3, 5], [30], [2, 3, 4, 5], [3, 2, 2, 3, 4] over 8 runs "
+                                    "(default shapes)", "alpha=2.7 (no default), a 0-d tensor in every other run"]
     assert json.loads(out)["seed"] == 3
     assert (tmp_path / "spike.py").read_text() == SPIKE  # verify writes nothing
     from importlib import resources

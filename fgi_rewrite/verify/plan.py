@@ -85,6 +85,7 @@ class VerifyOptions:
     dtypes: tuple[str, ...] = DEFAULT_DTYPES
     compat: Literal["none", "default", "full"] = "default"
     arguments: dict[str, str] = field(default_factory=dict)  # "Cls.param" -> Python expression
+    inputs: dict[str, str] = field(default_factory=dict)  # "Cls.x" -> shape/dtype/domain spec (verify/inputs.py)
     against: Path | None = None
     mapping: dict[str, str] = field(default_factory=dict)  # "Cls" -> "module:function"
     # The rewrite being verified (report --style/--no-fast-path verifies what its diff shows).
@@ -100,27 +101,84 @@ class VerifyOptions:
     context_files: tuple[Path, ...] = ()
 
 
-def argument_spec(ir: Any) -> list[dict[str, Any]]:
-    """What the running side needs to build each input (see arguments.make_arguments)."""
+def argument_spec(ir: Any, module: cst.Module | None = None, qualname: str | None = None,
+                  given: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """What the running side needs to build each input (see arguments.make_arguments): its role,
+    and what forward's use (domain, nearby thresholds, rank), the module's call sites (literal
+    shapes, tensors that require grad) and --input (`given`, "Cls.x" -> spec) say about it."""
     import re
 
     from fgi_rewrite.analysis.discovery import code_of
+    from fgi_rewrite.verify.domains import forward_uses, module_constants
+    from fgi_rewrite.verify.inputs import inputs_for
 
     forward = code_of(ir.forward_def) if ir.forward_def is not None else ""
     annotations = {p.name.value: code_of(p.annotation.annotation) for p in ir.params if p.annotation is not None}
+    uses = forward_uses(ir.forward_def, [i.name for i in ir.inputs], module_constants(module) if module else {},
+                        frozenset(i.name for i in ir.inputs if i.role in ("differentiable", "broadcast")))
+    sites = _call_sites(module).get((qualname or "").split(".")[-1], {}) if module is not None else {}
+    specs = inputs_for(given or {}, qualname) if qualname else {}
     spec = []
-    for item in ir.inputs:
+    for position, item in enumerate(ir.inputs):
         reduced = item.gradient.reduced if item.gradient is not None else None
+        use = uses[item.name]
+        seen = sites.get(position, [])
+        tensors = [s for s in seen if s.tensor]
+        shapes = [list(s.shape) for s in seen if s.shape is not None]
         spec.append({
             "name": item.name, "role": item.role, "default": item.default,
             "full_reduction": reduced is not None and code_of(reduced).replace(" ", "").endswith(".sum()"),
+            "leading": _leading_dims(reduced),
             # Forward calls a tensor method on it (x2.clone()), or returns it as the value.
             "as_tensor": item.name == ir.returns_input
             or bool(re.search(rf"\b{re.escape(item.name)}\.(?!item\()\w+\(", forward)),
             "saved": any(getattr(saved, "value", None) == item.name for saved in ir.saved),
             "annotation": annotations.get(item.name),
+            "domain": use.domain, "domain_origin": use.domain_origin,
+            "near": use.near, "near_inputs": use.near_inputs, "near_origin": "; ".join(use.near_origin[:3]),
+            "min_rank": use.min_rank, "exact_rank": use.exact_rank, "rank_origin": use.rank_origin,
+            "shapes": [s for i, s in enumerate(shapes) if s not in shapes[:i]],
+            "shape_origin": next((s.source for s in seen if s.shape is not None), ""),
+            # A tensor at a call site (None: no call site says either way).
+            "tensor": True if tensors else False if any(s.literal for s in seen) else None,
+            "requires_grad": any(s.requires_grad for s in tensors),
+            "tensor_origin": next((f"{s.source}: {s.why}" if s.why and s.why != s.source else s.source
+                                   for s in sorted(tensors, key=lambda s: not s.requires_grad)), ""),
+            "value": next((s.value for s in tensors if s.value is not None), None),
+            "given": specs.get(item.name),
         })
     return spec
+
+
+def _leading_dims(reduced: Any) -> int | None:
+    """How many leading dimensions a broadcast input's gradient reduction sums away: `.sum(0)`
+    1, `.sum((0, 1))` 2; None for a full `.sum()` (a 0-d parameter), 1 for sum_to_size."""
+    if not isinstance(reduced, cst.Call):
+        return None if reduced is None else 1
+    method = reduced.func.attr.value if isinstance(reduced.func, cst.Attribute) else ""
+    args = [a.value for a in reduced.args if a.keyword is None or a.keyword.value == "dim"]
+    if method == "sum_to_size":
+        return 1
+    receiver = isinstance(reduced.func, cst.Attribute) and not (
+        isinstance(reduced.func.value, cst.Name) and reduced.func.value.value == "torch")
+    dims = args if receiver else args[1:]
+    if not dims:
+        return None
+    if isinstance(dims[0], (cst.Tuple, cst.List)):
+        return len(dims[0].elements)
+    return 1
+
+
+_SITES: list[tuple[cst.Module, dict[str, dict[int, list[Any]]]]] = []
+
+
+def _call_sites(module: cst.Module) -> dict[str, dict[int, list[Any]]]:
+    """domains.call_sites, read once per module (plan asks for each class of a file in turn)."""
+    from fgi_rewrite.verify.domains import call_sites
+
+    if not _SITES or _SITES[0][0] is not module:
+        _SITES[:] = [(module, call_sites(module))]
+    return _SITES[0][1]
 
 
 def custom_fwd_device(ir: Any) -> str | None:
@@ -140,30 +198,16 @@ def custom_fwd_device(ir: Any) -> str | None:
 
 
 def call_site_literals(module: cst.Module) -> dict[str, dict[int, str]]:
-    """Literal arguments seen at `Cls.apply(...)` / `Cls().apply(...)` calls: class name ->
-    argument position -> source of the literal (the first one seen)."""
+    """Literal arguments seen at `Cls.apply(...)` / `Cls().apply(...)` calls (or through a name
+    bound to `Cls.apply`): class name -> argument position -> source of the literal (the first
+    one seen). A position where some call site passes a tensor is left out: the running side
+    feeds a tensor there (argument_spec's "tensor"), so that a leaked gradient shows."""
     found: dict[str, dict[int, str]] = {}
-    literal = (cst.Integer, cst.Float, cst.SimpleString)
-
-    class Calls(cst.CSTVisitor):
-        def visit_Call(self, node: cst.Call) -> None:
-            func = node.func
-            if not (isinstance(func, cst.Attribute) and func.attr.value == "apply"):
-                return
-            owner = func.value.func if isinstance(func.value, cst.Call) else func.value
-            name = owner.attr.value if isinstance(owner, cst.Attribute) else getattr(owner, "value", None)
-            if not isinstance(name, str):
-                return
-            for position, arg in enumerate(node.args):
-                value = arg.value
-                if isinstance(value, cst.UnaryOperation) and isinstance(value.operator, cst.Minus):
-                    value = value.expression
-                is_constant = isinstance(value, literal) or (
-                    isinstance(value, cst.Name) and value.value in ("True", "False", "None"))
-                if arg.keyword is None and not arg.star and is_constant:
-                    found.setdefault(name, {}).setdefault(position, cst.Module([]).code_for_node(arg.value))
-
-    module.visit(Calls())
+    for owner, positions in _call_sites(module).items():
+        for position, seen in positions.items():
+            literal = next((s.literal for s in seen if s.literal is not None), None)
+            if literal is not None and not any(s.tensor for s in seen):
+                found.setdefault(owner, {})[position] = literal
     return found
 
 
@@ -316,7 +360,7 @@ def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> Plan:
                 continue
             case = Case(key, shown, file, outcome.qualname, module, outcome.qualname, tolerance,
                         (twin_module, twin_object, kind), arguments, reports.get(outcome.qualname),
-                        argument_spec(ir), custom_fwd_device(ir), namespaces=namespaces,
+                        argument_spec(ir, parsed, outcome.qualname, options.inputs), custom_fwd_device(ir), namespaces=namespaces,
                         replacements=replacements, mapped=replaced, scripts=scripts, twin_file=twin_file)
             twin = twin_sources.get(twin_file)
             case.loading = _loading(case, original, twin, options.against, bool(mapped))

@@ -233,7 +233,7 @@ def _curves(fn: Any, spec: list[dict[str, Any]], namespace: dict[str, Any], seed
     position = next((i for i, item in enumerate(spec) if item["role"] == "differentiable"), None)
     if position is None:
         return None
-    args, _, _ = make_arguments(spec, namespace, torch.float64, seed, overrides)
+    args, _, _ = make_arguments(spec, namespace, torch.float64, seed, overrides, fn=fn)
     args = [a.detach().flatten()[0].expand(a.shape).clone() if isinstance(a, torch.Tensor) and a.numel() > 1
             else a.detach() if isinstance(a, torch.Tensor) else a for a in args]
     x = torch.linspace(*CURVE_RANGE, CURVE_POINTS, dtype=torch.float64)
@@ -297,7 +297,9 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
                     dtype = DTYPES[dtype_name]
                     for seed in range(job["seed"], job["seed"] + job["repeats"]):
                         at = f"{device}/{dtype_name}/{seed}"
-                        args, leaves, described = make_arguments(spec, vars(module), dtype, seed, overrides)
+                        args, leaves, described = make_arguments(
+                            spec, vars(module), dtype, seed, overrides, fn=fn, device=device,
+                            run=job["dtypes"].index(dtype_name) * job["repeats"] + seed - job["seed"])
                         args = [a.to(device).detach().requires_grad_(a.requires_grad) if isinstance(a, torch.Tensor)
                                 else a for a in args]
                         leaves = [a for a in args if isinstance(a, torch.Tensor) and a.requires_grad]
@@ -313,7 +315,8 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             if autocast_device in devices:
                 # The original casts its inputs under autocast (@custom_fwd): compare there too.
                 low = torch.bfloat16 if autocast_device == "cpu" else torch.float16
-                args, leaves, _ = make_arguments(spec, vars(module), torch.float32, job["seed"], overrides)
+                args, leaves, _ = make_arguments(spec, vars(module), torch.float32, job["seed"], overrides, fn=fn,
+                                                 device=autocast_device)
                 args = [a.to(autocast_device).detach().requires_grad_(a.requires_grad) if isinstance(a, torch.Tensor)
                         else a for a in args]
                 leaves = [a for a in args if isinstance(a, torch.Tensor) and a.requires_grad]
@@ -321,7 +324,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
                 with torch.autocast(autocast_device, dtype=low):
                     entry["runs"][at] = _run(fn, args, leaves, job["seed"], autocast_device)
             at = ""
-            args, leaves, _ = make_arguments(spec, vars(module), torch.float64, job["seed"], overrides)
+            args, leaves, _ = make_arguments(spec, vars(module), torch.float64, job["seed"], overrides, fn=fn)
             if job["side"] == "original":
                 entry["probe_problems"] = _probe_backward(_first_output(fn), args, leaves, job["seed"])
             if leaves:

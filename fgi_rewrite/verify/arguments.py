@@ -113,15 +113,23 @@ def make_arguments(
     shapes, origin = run_shapes(spec)
     first = 0 if run is None else run % len(shapes)
     tensor_forms = run is not None and run % 2 == 1 and _has_unknown(spec, overrides or {})
-    attempts = [(shapes[first], tensor_forms)] + ([(shapes[first], False)] if tensor_forms else [])
-    attempts += [(s, False) for s in shapes[first + 1:] + shapes[:first]]
+    # Odd runs also move a hyper-parameter off 1, 0 and -1 (a call site's `temperature=1.0`),
+    # where `x * a`, `x / a` and `x ** a` agree and a wrong rewrite would pass; if the original
+    # cannot run on the moved value, the run keeps the value.
+    perturb = run is not None and run % 2 == 1
+    attempts = [(shapes[first], tensor_forms, perturb), (shapes[first], tensor_forms, False)]
+    attempts += [(shapes[first], False, False)] if tensor_forms else []
+    attempts += [(s, False, False) for s in shapes[first + 1:] + shapes[:first]]
     errors: list[tuple[tuple[int, ...], bool, Exception]] = []
-    for shape, forms in attempts:
-        arguments, leaves, parts = _build(spec, namespace, dtype, seed, overrides or {}, shape, forms)
+    for shape, forms, moved in attempts:
+        arguments, leaves, parts = _build(spec, namespace, dtype, seed, overrides or {}, shape, forms, moved)
+        if moved and parts == _build(spec, namespace, dtype, seed, overrides or {}, shape, forms, False)[2]:
+            continue  # nothing to move: the next attempt is the same arguments
         error = _trial(fn, arguments, device) if fn is not None else None
         if error is None:
             break
-        errors.append((shape, forms, error))
+        if not moved:
+            errors.append((shape, forms, error))
     else:  # the error of the plainest attempt: floats, the run's own shape
         raise next((e for _, f, e in errors if not f), errors[0][2])
     instead = "floats" if forms != tensor_forms and shape == shapes[first] else str(list(shape))
@@ -235,7 +243,7 @@ def _place_near(x: torch.Tensor, targets: list[Any], start: int = len(THRESHOLD_
 
 def _build(spec: Sequence[InputSpec], namespace: Mapping[str, Any], dtype: torch.dtype, seed: int,
            overrides: Mapping[str, Callable[[torch.Tensor], Any]], shape: tuple[int, ...],
-           tensor_forms: bool) -> tuple[list[Any], list[torch.Tensor], list[str]]:
+           tensor_forms: bool, moved: bool = False) -> tuple[list[Any], list[torch.Tensor], list[str]]:
     """One set of arguments for one shape; each argument's description, less the shapes."""
     generator = torch.Generator().manual_seed(seed)
     base = _values(shape, None, generator)  # drawn first: SHAPE's values are what they always were
@@ -269,7 +277,10 @@ def _build(spec: Sequence[InputSpec], namespace: Mapping[str, Any], dtype: torch
                              + ("s" if leading > 1 else "") + f" ({list(size)} for {list(shape)})")
         elif name in overrides:
             value = overrides[name](base.to(dtype))
-            described.append(f"{name}={getattr(overrides[name], 'origin', 'given')}")
+            origin = getattr(overrides[name], "origin", "given")
+            described.append(f"{name}={origin}")
+            if moved and origin.endswith("(literal at a call site)"):
+                value = _moved(value, described)
         elif given:
             size = tuple(given.get("shape", ()))
             value = _around(size, given["around"], generator) if domain == "around" else \
@@ -302,6 +313,8 @@ def _build(spec: Sequence[InputSpec], namespace: Mapping[str, Any], dtype: torch
         elif item["default"] is not None:
             value = eval(item["default"], dict(namespace))  # the signature's own default
             described.append(f"{name}={item['default']} (default)")
+            if moved:
+                value = _moved(value, described)
         elif tensor_forms and _unknown(item):
             value = torch.tensor(SCALAR, dtype=dtype)
             described.append(f"{name}={SCALAR} (no default)")
@@ -318,6 +331,15 @@ def _build(spec: Sequence[InputSpec], namespace: Mapping[str, Any], dtype: torch
     leaves = [a for a, requires in zip(arguments, wants_grad, strict=True) if requires and isinstance(a, torch.Tensor)
               and a.requires_grad]
     return arguments, leaves, described
+
+
+def _moved(value: Any, described: list[str]) -> Any:
+    """A number that is 1, 0 or -1 moved to SCALAR (3 for an int), said in its description."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value not in (0, 1, -1):
+        return value
+    moved = 3 if isinstance(value, int) else SCALAR
+    described[-1] += f" (odd runs: {moved}, where {value} would hide a wrong operator)"
+    return moved
 
 
 def _near_thresholds(spec: Sequence[InputSpec], arguments: list[Any]) -> None:

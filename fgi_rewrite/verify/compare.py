@@ -309,7 +309,11 @@ def _namespace_problems(case: Case, original: dict[str, Any], twin: dict[str, An
             if dropped:
                 verdict.notes.append(f"{module} no longer imports {', '.join(dropped)} (unused after the rewrite)")
         what = "" if position == 0 else f" (it star-imports {home})"
-        if added:
+        if added and position == 0:
+            # A migration's own new functions: harmless to the module, and a star-importer that
+            # would receive them is compared below.
+            verdict.notes.append(f"namespace of {module} gains {', '.join(added)}")
+        elif added:
             problems.append(f"namespace of {module}{what} gains {', '.join(added)}")
         if removed:
             problems.append(f"namespace of {module}{what} loses {', '.join(removed)}")

@@ -206,6 +206,16 @@ def _probe_backward(fn: Any, args: list[Any], leaves: list[torch.Tensor], seed: 
     return problems
 
 
+def _trailing_defaults(spec: list[dict[str, Any]], overrides: dict[str, Any]) -> int:
+    """How many trailing constant inputs have a signature default and no value given for them."""
+    count = 0
+    for item in reversed(spec):
+        if item["role"] != "constant" or item["default"] is None or item["name"] in overrides:
+            break
+        count += 1
+    return count
+
+
 def _hazard_inputs(args: list[Any], leaves: list[torch.Tensor]) -> list[Any]:
     """The same arguments with ±inf and NaN in the first differentiable input."""
     hazardous = list(args)
@@ -311,6 +321,13 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
                             partial = [a.detach() if isinstance(a, torch.Tensor) and a is not leaves[0] else a
                                        for a in args]
                             entry["runs"][at] = _run(fn, partial, [leaves[0]], seed, device)
+            omitted = _trailing_defaults(spec, overrides)
+            if omitted:
+                # Callers leave defaulted hyper-parameters out: a migration must keep each default.
+                args, leaves, _ = make_arguments(spec, vars(module), torch.float32, job["seed"], overrides, fn=fn)
+                at = f"cpu/float32/{job['seed']}/defaults"
+                kept = args[:len(args) - omitted]
+                entry["runs"][at] = _run(fn, kept, [a for a in leaves if any(a is k for k in kept)], job["seed"])
             autocast_device = case["autocast"]
             if autocast_device in devices:
                 # The original casts its inputs under autocast (@custom_fwd): compare there too.

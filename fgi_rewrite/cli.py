@@ -310,7 +310,8 @@ def _verified_holds(files: list, options, settings) -> dict:  # type: ignore[no-
     verify_options = VerifyOptions(unsafe_fixes=options.unsafe_fixes, style=options.style, fast_path=options.fast_path,
                                    seed=configured.get("seed", 0),
                                    dtypes=tuple(configured.get("dtypes", DEFAULT_DTYPES)), compat="none",
-                                   arguments=dict(configured.get("arguments", {})))
+                                   arguments=dict(configured.get("arguments", {})),
+                                   inputs=dict(configured.get("inputs", {})))
     holds, verdicts = verified_holds([(f, display_path(f)) for f in files], verify_options)
     counts = {s: sum(v.status == s for v in verdicts if v.rewritten) for s in ("equivalent", "different", "skipped",
                                                                                  "error")}

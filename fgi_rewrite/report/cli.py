@@ -92,7 +92,7 @@ def report(paths: tuple[str, ...], outputs: tuple[str, ...], report_only: bool, 
         style=_pick(style, settings.style, "signed-zero"), fast_path=_pick(fast_path, settings.fast_path, True),
         seed=_pick(seed, configured.get("seed"), 0), dtypes=dtypes or tuple(configured.get("dtypes", DEFAULT_DTYPES)),
         compat=_pick(compat, configured.get("compat"), "default"),
-        arguments={**configured.get("arguments", {}), **_pairs(arguments)})
+        arguments={**configured.get("arguments", {}), **_pairs(arguments)}, inputs=dict(configured.get("inputs", {})))
     bad = [d for d in options.dtypes if d not in DEFAULT_DTYPES]
     if bad:
         _fail(f"{settings.source}: unknown dtype {bad[0]!r}")
@@ -127,7 +127,8 @@ def report(paths: tuple[str, ...], outputs: tuple[str, ...], report_only: bool, 
         verdicts, _ = verify(files, VerifyOptions(  # its file errors are the ones collect found
             unsafe_fixes=options.unsafe_fixes, seed=options.seed, dtypes=options.dtypes,
             compat=options.compat,  # type: ignore[arg-type]
-            arguments=options.arguments, style=options.style, fast_path=options.fast_path, curves=True))
+            arguments=options.arguments, inputs=options.inputs, style=options.style, fast_path=options.fast_path,
+            curves=True))
         attach_verdicts(document, verdicts)
     if bench is not None:
         attach_bench(document, bench, bench_file or "")

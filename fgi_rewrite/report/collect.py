@@ -30,6 +30,7 @@ class ReportOptions:
     dtypes: tuple[str, ...] = ()
     compat: str = "default"
     arguments: dict[str, str] = field(default_factory=dict)
+    inputs: dict[str, str] = field(default_factory=dict)  # [tool.fgi-rewrite.verify] inputs, as verify takes them
 
     def to_json(self) -> dict[str, Any]:
         return {"report_only": self.report_only, "unsafe_fixes": self.unsafe_fixes, "style": self.style,

@@ -366,3 +366,35 @@ def test_a_shape_the_function_rejects_falls_back_to_one_it_takes() -> None:
 
     with pytest.raises(TypeError, match="never"):
         make_arguments(spec, {}, torch.float32, 0, fn=never, run=0)
+
+
+def test_a_number_annotated_float_is_never_fed_as_a_mask() -> None:
+    """bitorch's ProgressiveSign: `temperature: float` read as `1.0 - temperature` looks like a
+    spike mask to the domain inference; fed a 0/1 tensor, `max(1.0 - temperature, eps)` raised
+    and the class was skipped."""
+    from fgi_rewrite.verify.arguments import make_arguments
+
+    source = '''
+import torch
+import torch.nn.functional as F
+from torch.autograd import Function
+
+
+class ProgressiveSign(Function):
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, temperature: float) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        return F.hardtanh(x / max(1.0 - temperature, 1e-7))
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output, None
+'''
+    module = cst.parse_module(source)
+    (info,), index = find_function_classes(module)
+    spec = argument_spec(extract(info, index), module, info.qualname)
+    assert spec[1]["domain"] == "spikes"  # what the inference says of `1.0 - temperature`
+    namespace: dict = {}
+    exec(compile(source, "progressive_sign.py", "exec"), namespace)
+    args, _, described = make_arguments(spec, namespace, torch.float32, 0, fn=namespace["ProgressiveSign"].apply)
+    assert isinstance(args[1], float), described

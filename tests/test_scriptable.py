@@ -60,12 +60,15 @@ def _shims(module) -> list[tuple[str, object]]:  # type: ignore[no-untyped-def]
 
 
 def _argument(parameter: inspect.Parameter) -> object:
+    """A value in the surrogate's range: where a surrogate is not finite (qpseudo's alpha < 1),
+    the scripted function's no-grad value is NaN where eager's fast path skips the carrier (the
+    documented non-finite hazard), which is not what this test is about."""
     if parameter.default is not inspect.Parameter.empty:
         return parameter.default
     annotation = getattr(parameter.annotation, "__name__", str(parameter.annotation))
     if "Tensor" in annotation:
         return torch.randn(6, 5, generator=torch.Generator().manual_seed(3))
-    return {"int": 3, "bool": True}.get(annotation, 0.75)
+    return {"int": 3, "bool": True}.get(annotation, 2.5)
 
 
 def _same_bits(a: torch.Tensor, b: torch.Tensor) -> bool:

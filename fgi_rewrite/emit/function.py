@@ -837,7 +837,11 @@ class FunctionWriter:
         if self.fast_path:
             # No gradient can flow: skip the carrier. One return at the end, because TorchScript
             # rejects an early return followed by a `with` block (internal assert, torch 2.13).
-            lines.append(f"{ind}if {self.torch}.is_grad_enabled():")
+            # TorchScript resolves is_scripting() statically and keeps no branch: the `if` split
+            # the graph its autodiff differentiates and cost scripted training 4-7% of a step
+            # (benchmarks/fast_path_forms.py); scripted inference still beats the custom Function.
+            lines.append(f"{ind}# Only gradients need the carrier: skipped in no-grad eager code (TorchScript keeps one graph)")
+            lines.append(f"{ind}if {self.torch}.jit.is_scripting() or {self.torch}.is_grad_enabled():")
             lines += [ind * 2 + line if line.strip() else "" for line in carrier_lines]
             lines.append(f"{ind * 2}{value} = {result}")
             lines.append(f"{ind}return {value}")

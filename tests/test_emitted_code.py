@@ -64,3 +64,25 @@ class PiecewiseQuadratic(torch.autograd.Function):
     emitted = rewrite_module(source, RewriteOptions(unsafe_fixes=True)).source.decode()
     assert "    x_abs = saved_0.abs()\n    mask = x_abs > (1 / ctx_alpha)\n" in emitted, emitted
     assert "if True" not in emitted and ",)[0]" not in emitted
+
+
+def test_comments_on_the_def_lines_are_kept() -> None:
+    source = b'''import torch
+
+
+class Spike(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):  # Heaviside at 0
+        ctx.save_for_backward(x)
+        return (x > 0).float()
+
+    @staticmethod
+    def backward(ctx, grad_output):  # SuperSpike, beta = 10
+        (x,) = ctx.saved_tensors
+        return grad_output / (10.0 * x.abs() + 1.0) ** 2
+'''
+    emitted = rewrite_module(source).source.decode()
+    assert "def spike(x: torch.Tensor) -> torch.Tensor:  # Heaviside at 0\n" in emitted, emitted
+    lines = emitted.splitlines()
+    comment = lines.index("        # SuperSpike, beta = 10")  # first in the block backward became
+    assert lines[comment - 1].strip().startswith("if torch.jit.is_scripting()"), emitted

@@ -809,7 +809,10 @@ class FunctionWriter:
         inj = self._fresh("inj")
         carrier = " + ".join(terms)
         ind = self.indent
-        lines = [f"def {self.name}({params}) -> {self.torch}.Tensor:",
+        # A comment on the `def forward(...):` line stays on the new def line, one on the
+        # `def backward(...):` line above the carrier, which is what backward became.
+        forward_comment, backward_comment = _header_comment(ir.forward_def), _header_comment(ir.backward_def)
+        lines = [f"def {self.name}({params}) -> {self.torch}.Tensor:" + (f"  {forward_comment}" if forward_comment else ""),
                  f'{ind}"""FGI form of {self.class_name}: same value, surrogate gradient injected in forward."""']
         lines += [ind + line if line.strip() else "" for line in self.forward_lines]
         if self.style == "paper" or self.value_is_signless:
@@ -818,7 +821,7 @@ class FunctionWriter:
             result = f"{inj} - {inj}.detach() + {value}.detach()"
         else:
             result = f"{value}.detach() - ({inj}.detach() - {inj})"
-        carrier_lines = []
+        carrier_lines = [backward_comment] if backward_comment else []
         if self.no_grad_lines and self._prelude_may_record_a_graph():
             carrier_lines.append(f"with {self.torch}.no_grad():")
             carrier_lines += [ind + line if line.strip() else "" for line in self.no_grad_lines]
@@ -1065,3 +1068,10 @@ def _range_operands(body: cst.CSTNode) -> set[str]:
 
     body.visit(Ranges())
     return found
+
+
+def _header_comment(function: cst.FunctionDef | None) -> str | None:
+    """The comment after `def name(...):`, if the line has one."""
+    body = function.body if function is not None else None
+    header = body.header if isinstance(body, cst.IndentedBlock) else None
+    return header.comment.value if header is not None and header.comment is not None else None

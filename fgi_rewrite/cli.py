@@ -8,10 +8,16 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from fgi_rewrite import __version__
+
+if TYPE_CHECKING:  # annotations only: the modules stay off scan's start-up path
+    from fgi_rewrite.rewrite import RewriteOptions
+    from fgi_rewrite.settings import Settings
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -298,7 +304,8 @@ def verify(paths: tuple[str, ...], unsafe_fixes: bool | None, against: str | Non
     sys.exit(EXIT_FINDINGS if counts["different"] or (strict and unverified) else EXIT_CLEAN)
 
 
-def _verified_holds(files: list, options, settings) -> dict:  # type: ignore[no-untyped-def]
+def _verified_holds(files: list[Path], options: RewriteOptions, settings: Settings
+                    ) -> dict[Path, tuple[tuple[str, str], ...]]:
     """rewrite --verify: the classes verify does not find equivalent, to hold back."""
     from fgi_rewrite.files import display_path
     from fgi_rewrite.verify.gate import verified_holds

@@ -398,3 +398,28 @@ class ProgressiveSign(Function):
     exec(compile(source, "progressive_sign.py", "exec"), namespace)
     args, _, described = make_arguments(spec, namespace, torch.float32, 0, fn=namespace["ProgressiveSign"].apply)
     assert isinstance(args[1], float), described
+
+
+def test_a_migration_that_only_runs_on_a_fallback_argument_is_different(tmp_path: Path) -> None:
+    """alpha's type is unknown, so odd runs pass a 0-d tensor, which the original accepts. A
+    migration that rejects it would fall back to a float on its side alone and compare equal
+    values: the sides must run on the same arguments."""
+    from sources import FAST_SIGMOID_SPIKE
+
+    migration = (
+        "import torch\n\n\n"
+        "def spike_fgi(x: torch.Tensor, alpha: float) -> torch.Tensor:\n"
+        "    if isinstance(alpha, torch.Tensor):\n"
+        "        raise TypeError('alpha must be a number')\n"
+        "    value = (x > 0).float()\n"
+        "    inj = x / ((alpha * x.abs() + 1.0) ** 2).detach()\n"
+        "    return value.detach() - (inj.detach() - inj)\n")
+    (tmp_path / "orig").mkdir()
+    (tmp_path / "migrated").mkdir()
+    (tmp_path / "orig" / "spike.py").write_text(FAST_SIGMOID_SPIKE)
+    (tmp_path / "migrated" / "spike.py").write_text(migration)
+    code, out, err = run("verify", "--compat", "none", "--format", "json", "--dtype", "float32", "--against",
+                         str(tmp_path / "migrated"), "--map", "Spike=spike:spike_fgi", str(tmp_path / "orig"))
+    entry = verdicts(out)["Spike"]
+    assert entry["status"] == "different" and code == 1, err
+    assert "the sides ran on different arguments" in entry["reason"]

@@ -365,6 +365,12 @@ def compare(case: Case, original: dict[str, Any], twin: dict[str, Any]) -> Verdi
             problems.append(f"{run}: missing on the FGI side")
             continue
         verdict.runs += 1
+        if a.get("arguments") != b.get("arguments"):
+            # Each side picks the argument forms the original accepts on its own (a shape, a
+            # tensor or a float): where they part, the FGI side fell back from what failed.
+            problems.append(f"{run}: the sides ran on different arguments: {a.get('arguments')} vs FGI "
+                            f"{b.get('arguments')}")
+            continue
         found = _output_problems(run, a, b, verdict)
         problems += found
         if not found:  # gradients of other outputs compare nothing meaningful

@@ -315,6 +315,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
                         leaves = [a for a in args if isinstance(a, torch.Tensor) and a.requires_grad]
                         entry["arguments"] = described
                         entry["runs"][at] = _run(fn, args, leaves, seed, device)
+                        entry["runs"][at]["arguments"] = list(described)  # compare checks both sides ran these
                         stage = "run"  # the inferred arguments work: later failures are the class's
                         if len(leaves) > 1:  # only the first input requires grad
                             at += "/first-only"

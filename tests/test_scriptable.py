@@ -86,10 +86,9 @@ def _wrapper(function) -> torch.nn.Module:  # type: ignore[no-untyped-def]
     signature = inspect.signature(function)
     params = ", ".join(
         f"{p.name}: {p.annotation if isinstance(p.annotation, str) else p.annotation.__name__}".replace(
-            "torch.Tensor", "Tensor").replace("<class '", "").replace("'>", "")
+            "torch.Tensor", "Tensor")
         for p in signature.parameters.values())
     names = ", ".join(signature.parameters)
-    namespace = {"torch": torch, "Tensor": torch.Tensor, "function": function}
     source = (f"class Wrapper(torch.nn.Module):\n    def forward(self, {params}) -> Tensor:\n"
               f"        return function({names})\n")
     path = Path(sys.modules[function.__module__].__file__).with_name(f"wrapper_{function.__name__}.py")

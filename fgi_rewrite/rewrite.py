@@ -61,6 +61,8 @@ class ModuleRewrite:
     outcomes: list[ClassOutcome] = field(default_factory=list)
     # Other changes worth a line of their own (an unsafe fix beside a class's rewrite).
     notes: list[str] = field(default_factory=list)
+    # Module-level functions that lost @torch.jit.ignore: verify scripts each one.
+    unignored: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -107,6 +109,7 @@ class _Transformer(cst.CSTTransformer):
         self.config = config
         self.unignore = unignore  # drop @torch.jit.ignore from wrappers that only called .apply
         self.notes: list[str] = []
+        self.unignored: list[str] = []
         self.scopes: list[cst.CSTNode] = []
         self.by_scope: dict[int, dict[str, str]] = {}  # id(scope) -> class name -> function name
         self.module_level: dict[str, str] = {}
@@ -160,6 +163,8 @@ class _Transformer(cst.CSTTransformer):
             elif len(kept) < len(updated_node.decorators):
                 self.notes.append(f"{original_node.name.value}: dropped @torch.jit.ignore, whose only reason was "
                                   "the .apply call (unsafe fix: the wrapper is now compiled by TorchScript)")
+                if len(self.scopes) == 1:
+                    self.unignored.append(original_node.name.value)
                 leading = updated_node.decorators[0].leading_lines
                 if kept:
                     kept[0] = kept[0].with_changes(leading_lines=leading)
@@ -341,6 +346,7 @@ def rewrite_module(data: bytes, options: RewriteOptions = RewriteOptions(),
     transformer = _Transformer(plans, module.config_for_parsing, unignore=options.unsafe_fixes)
     new = module.visit(transformer)
     result.notes.extend(transformer.notes)
+    result.unignored.extend(transformer.unignored)
     if not exports_everything:  # a star-importer may use any import this module has
         new = drop_unused_imports(module, new)
     if torch_alias is None:

@@ -65,3 +65,22 @@ def test_cuda_asked_for_without_a_gpu_is_an_error_for_each_class(project: Path) 
     entries = {f["qualname"]: f for f in json.loads(out)["functions"]}
     assert entries["Spike"]["status"] == "error"
     assert "sees no GPU" in entries["Spike"]["reason"]
+
+
+def test_verify_scripts_a_wrapper_that_lost_jit_ignore(tmp_path: Path) -> None:
+    """The unsafe fix that drops @torch.jit.ignore is checked by scripting the wrapper: one that
+    TorchScript compiles verifies, one that it cannot (a parameter annotated as it is not used)
+    is different."""
+    wrappers = (
+        "\n\n@torch.jit.ignore\ndef fire(x: torch.Tensor, alpha: float) -> torch.Tensor:\n"
+        "    return Spike.apply(x, alpha)\n"
+        "\n\n@torch.jit.ignore\ndef fire_named(x: torch.Tensor, alpha: str) -> torch.Tensor:\n"
+        "    return Spike.apply(x, alpha)\n")
+    (tmp_path / "good.py").write_text(FAST_SIGMOID_SPIKE + wrappers.split("\n\n@torch.jit.ignore\ndef fire_named")[0])
+    (tmp_path / "bad.py").write_text(FAST_SIGMOID_SPIKE + wrappers)
+    code, out, err = run("verify", "--unsafe-fixes", "--compat", "none", "--dtype", "float32", "--format", "json",
+                         str(tmp_path))
+    entries = {f["path"].rsplit("/", 1)[-1]: f for f in json.loads(out)["functions"]}
+    assert entries["good.py"]["status"] == "equivalent", entries["good.py"]["reason"]
+    assert entries["bad.py"]["status"] == "different" and code == 1, err
+    assert "fire_named lost @torch.jit.ignore but TorchScript cannot compile it" in entries["bad.py"]["reason"]

@@ -38,6 +38,7 @@ class Case:
     replacements: dict[str, str] = field(default_factory=dict)
     mapped: list[str] = field(default_factory=list)
     scripts: list[str] = field(default_factory=list)  # of those modules, the ones that run code at import
+    unignored: list[str] = field(default_factory=list)  # wrappers the rewrite took @torch.jit.ignore from
     twin_file: Path | None = None  # the FGI side's file (plan pairs it, or build_twin writes it)
     # Per side ("original", "fgi"): what verify/loading.py needs (module, file, paths, closure...).
     loading: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -376,6 +377,8 @@ def compare(case: Case, original: dict[str, Any], twin: dict[str, Any]) -> Verdi
         if not found:  # gradients of other outputs compare nothing meaningful
             problems += _gradient_problems(run, a, b, case, verdict)
         problems += _rng_problems(run, a, b)
+    problems += [f"{name} lost @torch.jit.ignore but TorchScript cannot compile it: {error}"
+                 for name, error in twin.get("unignored", {}).items() if error]
     problems += _member_problems(case, original, twin, verdict)
     problems += _namespace_problems(case, original, twin, verdict)
     verdict.checked = {"outputs": len(next(iter(original["runs"].values()), {}).get("outputs", [])),

@@ -399,7 +399,8 @@ def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> Plan:
             case = Case(key, shown, file, outcome.qualname, module, outcome.qualname, tolerance,
                         (twin_module, twin_object, kind), arguments, reports.get(outcome.qualname),
                         argument_spec(ir, parsed, outcome.qualname, options.inputs), custom_fwd_device(ir), namespaces=namespaces,
-                        replacements=replacements, mapped=replaced, scripts=scripts, twin_file=twin_file)
+                        replacements=replacements, mapped=replaced, scripts=scripts, twin_file=twin_file,
+                        unignored=result.unignored if options.against is None else [])
             twin = twin_sources.get(twin_file)
             case.loading = _loading(case, original, twin, options.against, bool(mapped))
             cases.append(case)
@@ -542,7 +543,7 @@ def _job(side: str, root: Path, cases: list[Case], options: VerifyOptions, work:
             "qualname": c.qualname, "arguments": c.arguments, "inputs": c.inputs, "autocast": c.autocast,
             "path": c.path, "tolerance": c.tolerance,
             "home": c.module, "namespaces": c.namespaces, "replacements": c.replacements, "mapped": c.mapped,
-            "scripts": c.scripts,
+            "scripts": c.scripts, "unignored": c.unignored if side == "fgi" else [],
             **c.loading.get("original" if side == "original" else "fgi", {}),  # verify/loading.py
         } for c in cases],
     }

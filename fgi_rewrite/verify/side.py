@@ -206,6 +206,15 @@ def _probe_backward(fn: Any, args: list[Any], leaves: list[torch.Tensor], seed: 
     return problems
 
 
+def _scripting_error(function: Any) -> str:
+    """Why TorchScript cannot compile `function` ("" when it can)."""
+    try:
+        torch.jit.script(function)
+    except Exception as error:  # noqa: BLE001 - any failure is the finding
+        return f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}"
+    return ""
+
+
 def _trailing_defaults(spec: list[dict[str, Any]], overrides: dict[str, Any]) -> int:
     """How many trailing constant inputs have a signature default and no value given for them."""
     count = 0
@@ -322,6 +331,9 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
                             partial = [a.detach() if isinstance(a, torch.Tensor) and a is not leaves[0] else a
                                        for a in args]
                             entry["runs"][at] = _run(fn, partial, [leaves[0]], seed, device)
+            # (a module built from the class's dependency closure has no wrapper to try)
+            entry["unignored"] = {name: _scripting_error(wrapper) for name in case.get("unignored", [])
+                                  if (wrapper := getattr(module, name, None)) is not None}
             omitted = _trailing_defaults(spec, overrides)
             if omitted:
                 # Callers leave defaulted hyper-parameters out: a migration must keep each default.

@@ -30,7 +30,7 @@ def _unverified(verdicts: list[Verdict], files: list[tuple[Path, str]]) -> dict[
 
 
 def verified_holds(files: list[tuple[Path, str]], options: VerifyOptions) -> tuple[Holds, list[Verdict]]:
-    """The classes to hold back in each file, and the verdicts of the last round."""
+    """The classes to hold back in each file, and the verdicts of the first round (what verify found)."""
     first, _ = verify(files, options)
     failing = _unverified(first, files)
     if not failing:

@@ -135,6 +135,10 @@ def _reason(exc: OSError) -> str:
     return (exc.strerror or str(exc)).lower()
 
 
+# Explicit files with these suffixes are read; "" lets an executable script without one in.
+_PYTHON_SUFFIXES = frozenset({"", ".py", ".pyi", ".pyw"})
+
+
 class _Walker:
     def __init__(self, exclude: Sequence[str], use_gitignore: bool) -> None:
         self.cwd = os.getcwd()
@@ -174,12 +178,20 @@ class _Walker:
                 return
             self.seen_dirs.add(real)
             layers = self.parent_layers(real) if self.use_gitignore else ()
+            before = len(self.found) + len(self.skipped) + len(self.linked)
             self.walk(_Dir(path, "", real, display, layers, False))
+            if len(self.found) + len(self.skipped) + len(self.linked) == before:
+                # As ruff warns: a folder given on purpose that holds nothing to read is a mistake
+                # (a wrong path, or everything excluded), not a clean result.
+                self.error(display, f"{display}: no Python files found (after excludes and .gitignore)")
         elif not stat.S_ISREG(st.st_mode):
             # A FIFO or device would block or fail when read; say so now.
             self.error(display, f"{display}: not a regular file")
         elif path.endswith(".ipynb"):
             self.skipped[display] = SkippedFile(display, NOTEBOOK_REASON)
+        elif os.path.splitext(path)[1] not in _PYTHON_SUFFIXES:
+            self.error(display, f"{display}: not a Python file (fgi-rewrite reads .py files, and scripts without "
+                                "a suffix)")
         else:
             # Explicit files win over default excludes and .gitignore (like ruff and black),
             # whatever their suffix: the user named them.

@@ -417,3 +417,31 @@ def test_module_does_not_import_heavy_dependencies() -> None:
         (n.module or "").split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
     }
     assert not imported & {"torch", "libcst"}
+
+
+def test_a_file_that_is_not_python_is_an_error(tmp_path: Path) -> None:
+    make(tmp_path, "notes.txt", "spike.py")
+    d = discover(["notes.txt", "spike.py"])
+    assert shown(d) == ["spike.py"]
+    assert [e.message for e in d.errors] == [
+        "notes.txt: not a Python file (fgi-rewrite reads .py files, and scripts without a suffix)"]
+
+
+def test_a_folder_without_python_files_is_an_error(tmp_path: Path) -> None:
+    make(tmp_path, "docs/readme.md", "proto/api_pb2.py", "src/spike.py")
+    d = discover(["docs", "proto", "src"], exclude=["*_pb2.py"])  # nothing left to read in proto/
+    assert shown(d) == ["src/spike.py"]
+    assert sorted(e.message for e in d.errors) == [
+        "docs: no Python files found (after excludes and .gitignore)",
+        "proto: no Python files found (after excludes and .gitignore)"]
+
+
+def test_scan_of_nothing_to_read_exits_2_with_the_reason(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from fgi_rewrite.cli import main
+
+    make(tmp_path, "notes.txt", "empty/readme.md")
+    for target, message in (("notes.txt", "not a Python file"), ("empty", "no Python files found")):
+        result = CliRunner().invoke(main, ["scan", target])
+        assert result.exit_code == 2 and message in result.stderr, result.stderr

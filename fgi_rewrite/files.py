@@ -145,6 +145,7 @@ class _Walker:
         self.user = _globs(_normalise_glob(g) for g in exclude)
         self.use_gitignore = use_gitignore
         self.seen_dirs: set[str] = set()
+        self.excluded = 0  # entries the user's excludes or a .gitignore left out
         # (via_link, display, realpath, path): sorted so the direct spelling of a file wins.
         self.found: list[tuple[bool, str, str, str]] = []
         self.skipped: dict[str, SkippedFile] = {}
@@ -178,12 +179,12 @@ class _Walker:
                 return
             self.seen_dirs.add(real)
             layers = self.parent_layers(real) if self.use_gitignore else ()
-            before = len(self.found) + len(self.skipped) + len(self.linked)
+            before = len(self.found) + len(self.skipped) + len(self.linked) + self.excluded
             self.walk(_Dir(path, "", real, display, layers, False))
-            if len(self.found) + len(self.skipped) + len(self.linked) == before:
-                # As ruff warns: a folder given on purpose that holds nothing to read is a mistake
-                # (a wrong path, or everything excluded), not a clean result.
-                self.error(display, f"{display}: no Python files found (after excludes and .gitignore)")
+            if len(self.found) + len(self.skipped) + len(self.linked) + self.excluded == before:
+                # As ruff warns: a folder given on purpose that holds no Python file at all is a
+                # wrong path, not a clean result. (One whose files the settings exclude is fine.)
+                self.error(display, f"{display}: no Python files found")
         elif not stat.S_ISREG(st.st_mode):
             # A FIFO or device would block or fail when read; say so now.
             self.error(display, f"{display}: not a regular file")
@@ -246,9 +247,8 @@ class _Walker:
             return
         rel = _child(d.rel, name)
         display = _child(d.display, name)
-        if self.excluded_by_user(name, rel, display):
-            return
-        if layers and _ignored(layers, rel + "/" if is_dir else rel):
+        if self.excluded_by_user(name, rel, display) or (layers and _ignored(layers, rel + "/" if is_dir else rel)):
+            self.excluded += 1
             return
         try:
             is_link = entry.is_symlink()

@@ -84,3 +84,15 @@ def test_verify_scripts_a_wrapper_that_lost_jit_ignore(tmp_path: Path) -> None:
     assert entries["good.py"]["status"] == "equivalent", entries["good.py"]["reason"]
     assert entries["bad.py"]["status"] == "different" and code == 1, err
     assert "fire_named lost @torch.jit.ignore but TorchScript cannot compile it" in entries["bad.py"]["reason"]
+
+
+@pytest.mark.parametrize("command", [["verify", "--compat", "none"], ["rewrite", "--verify"],
+                                     ["bench", "spike"], ["bench", "alif"]])
+def test_commands_that_run_code_say_how_to_get_torch(command: list[str], project: Path, monkeypatch) -> None:
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else find_spec(name, *a))
+    code, _, err = run(*command, *([str(project)] if command[0] != "bench" else []))
+    assert code == 2 and "needs PyTorch: pip install" in err, err
+    assert "Traceback" not in err

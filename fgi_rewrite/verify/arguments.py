@@ -294,8 +294,7 @@ def _build(spec: Sequence[InputSpec], namespace: Mapping[str, Any], dtype: torch
             requires = bool(item.get("requires_grad"))
             described.append(f"{name}=tensor (forward uses it as a tensor)"  # another tensor of the output's shape
                              + (f", {DOMAIN_TEXT[domain]} ({item.get('domain_origin')})" if domain else ""))
-        elif domain == "spikes" and item["annotation"] not in _SCALAR_ANNOTATIONS:
-            # a mask or the previous spike: a 0/1 tensor, unless annotated as a Python number
+        elif domain == "spikes":  # a mask or the previous spike: a 0/1 tensor whatever else it is
             value = _values(shape, domain, generator).to(dtype)
             described.append(f"{name}=tensor, {DOMAIN_TEXT[domain]} (forward: {item.get('domain_origin')})")
         elif item.get("tensor"):
@@ -332,11 +331,6 @@ def _build(spec: Sequence[InputSpec], namespace: Mapping[str, Any], dtype: torch
     leaves = [a for a, requires in zip(arguments, wants_grad, strict=True) if requires and isinstance(a, torch.Tensor)
               and a.requires_grad]
     return arguments, leaves, described
-
-
-# `temperature: float` used as `1.0 - temperature` is a number, not a mask (bitorch's
-# ProgressiveSign was fed a 0/1 tensor and skipped).
-_SCALAR_ANNOTATIONS = frozenset({"float", "int", "bool"})
 
 
 def _moved(value: Any, described: list[str]) -> Any:

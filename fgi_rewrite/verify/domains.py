@@ -198,7 +198,8 @@ class _Forward(cst.CSTVisitor):
         if isinstance(parent, cst.Attribute):
             method = parent.attr.value
             if isinstance(grand, cst.Call) and grand.func is parent and \
-                    (method in MASK_METHODS or method == "to" and "bool" in code_of(grand)):
+                    (method in MASK_METHODS or method == "to" and any(
+                        (dotted_name(arg.value) or "").split(".")[-1] == "bool" for arg in grand.args)):
                 return "strong mask"
             return "value"
         if isinstance(parent, cst.Arg) and isinstance(grand, cst.Call) and _short(grand.func) in KEEPING_CALLS:

@@ -134,7 +134,11 @@ def argument_spec(ir: Any, module: cst.Module | None = None, qualname: str | Non
             or bool(re.search(rf"\b{re.escape(item.name)}\.(?!item\()\w+\(", forward)),
             "saved": any(getattr(saved, "value", None) == item.name for saved in ir.saved),
             "annotation": annotations.get(item.name),
-            "domain": use.domain, "domain_origin": use.domain_origin,
+            # `temperature: float` read as `1.0 - temperature` looks like a mask, but a Python
+            # number is no 0/1 tensor (bitorch's ProgressiveSign was fed one and skipped).
+            "domain": None if use.domain == "spikes" and annotations.get(item.name) in ("float", "int", "bool")
+            else use.domain,
+            "domain_origin": use.domain_origin,
             "near": use.near, "near_inputs": use.near_inputs, "near_origin": "; ".join(use.near_origin[:3]),
             "min_rank": use.min_rank, "exact_rank": use.exact_rank, "rank_origin": use.rank_origin,
             "shapes": [s for i, s in enumerate(shapes) if s not in shapes[:i]],
@@ -342,8 +346,9 @@ def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> Plan:
                 replacements[o.qualname] = target.replace(":", ".")
                 replaced.append(o.qualname)
         namespaces = [module, *(module_name(p) for p in importers.get(file.resolve(), []))]
+        # The file itself was parsed and checked once already (original.loud); its importers not.
         scripts = [name for name, path in zip(namespaces, [file, *importers.get(file.resolve(), [])], strict=True)
-                   if runs_at_import(data if path is file else _read_or_empty(path))]
+                   if (original.loud is not None if path is file else runs_at_import(_read_or_empty(path)))]
         for outcome in result.outcomes:
             if options.against is not None:
                 # A hand migration may cover a form the emitter does not write yet (FGI116), or

@@ -251,7 +251,7 @@ def verify(paths: tuple[str, ...], unsafe_fixes: bool | None, against: str | Non
     if bad:
         click.echo(f"error: {settings.source}: unknown dtype {bad[0]!r}", err=True)
         sys.exit(EXIT_ERROR)
-    _require_torch()
+    require_torch()
     click.echo("verify runs your code: importing the original modules and their FGI twins", err=True)
     found = discover(paths, exclude=(*settings.exclude, *exclude))
     for error in found.errors:
@@ -311,7 +311,7 @@ def _verified_holds(files: list[Path], options: RewriteOptions, settings: Settin
     from fgi_rewrite.verify.gate import verified_holds
     from fgi_rewrite.verify.plan import DEFAULT_DTYPES, VerifyOptions
 
-    _require_torch()
+    require_torch()
     click.echo("rewrite --verify runs your code: importing the original modules and their FGI twins", err=True)
     configured = settings.verify
     verify_options = VerifyOptions(unsafe_fixes=options.unsafe_fixes, style=options.style, fast_path=options.fast_path,
@@ -327,12 +327,12 @@ def _verified_holds(files: list[Path], options: RewriteOptions, settings: Settin
     return holds
 
 
-def _require_torch() -> None:
+def require_torch(extra: str = "verify") -> None:
     """Commands that run code need torch: say how to get it, never a traceback."""
     import importlib.util
 
     if importlib.util.find_spec("torch") is None:
-        click.echo("error: this command runs your code and needs PyTorch: pip install 'fgi-rewrite[verify]' "
+        click.echo(f"error: this command runs your code and needs PyTorch: pip install 'fgi-rewrite[{extra}]' "
                    "(or your own torch>=2.1 build)", err=True)
         sys.exit(EXIT_ERROR)
 

@@ -105,14 +105,6 @@ def _fail(message: str) -> None:
     sys.exit(EXIT_ERROR)
 
 
-def _require_torch() -> None:
-    """bench times torch code: without torch, say how to install it (never a traceback)."""
-    import importlib.util
-
-    if importlib.util.find_spec("torch") is None:
-        _fail("bench needs PyTorch: pip install 'fgi-rewrite[bench]' (or your own torch>=2.1 build)")
-
-
 @contextmanager
 def _progress() -> Iterator[Callable[[str, int], Callable[[], None]]]:
     """One rich progress bar on stderr, re-labelled for each stage."""
@@ -210,7 +202,9 @@ def spike(ctx: click.Context, function_spec: str | None, unsafe_fixes: bool, var
           json_path: Path | None, plot_path: Path | None, sizes: tuple[int, ...], modes: tuple[str, ...],
           arguments: tuple[str, ...]) -> None:
     """One spike function alone: training (forward + backward) and no-grad inference."""
-    _require_torch()
+    from fgi_rewrite.cli import require_torch
+
+    require_torch("bench")
     given: dict[str, str] = {}
     for item in arguments:
         name, sep, expression = item.partition("=")
@@ -276,7 +270,9 @@ def alif(ctx: click.Context, function_spec: str | None, unsafe_fixes: bool, vari
          round_budget: float | None, lr: float,
          train_demo: bool, data_dir: Path | None, pixels_per_step: int, train_steps: int, train_batch: int) -> None:
     """The FGI paper's timing study: one recurrent ALIF layer on Sequential-MNIST-shaped input."""
-    _require_torch()
+    from fgi_rewrite.cli import require_torch
+
+    require_torch("bench")
     bad = [t for t in lengths if 784 % t]
     if bad:
         raise click.BadParameter(f"{bad[0]} does not divide 784 (pixels of one image)", param_hint="--lengths")

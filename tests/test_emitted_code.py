@@ -17,14 +17,25 @@ from fgi_rewrite.rewrite import RewriteOptions, rewrite_module
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 
-def _added_functions(path: Path) -> list[ast.FunctionDef]:
+def _added_functions(path: Path) -> tuple[list[ast.FunctionDef], str]:
     before = {n.name for n in ast.walk(ast.parse(path.read_bytes())) if isinstance(n, ast.FunctionDef)}
-    after = ast.parse(rewrite_module(path.read_bytes(), RewriteOptions(unsafe_fixes=True)).source)
-    return [n for n in ast.walk(after) if isinstance(n, ast.FunctionDef) and n.name not in before]
+    source = rewrite_module(path.read_bytes(), RewriteOptions(unsafe_fixes=True)).source.decode()
+    added = [n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.FunctionDef) and n.name not in before]
+    return added, source
 
 
-def _leftovers(function: ast.FunctionDef) -> list[str]:
+def _leftovers(function: ast.FunctionDef, source: str) -> list[str]:
     found = []
+    for node in ast.walk(function):
+        # The carrier, which the emitter writes whole, carries no brackets that `ast.unparse`
+        # (which writes only the needed ones) would not; a named factor, whose text is the
+        # user's, gains none around it.
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            name, written = node.targets[0].id, ast.get_source_segment(source, node.value) or ""
+            needed = ast.unparse(node.value)
+            if name.startswith("inj") and written.count("(") > needed.count("(") or name.startswith(
+                    ("g", "denom")) and written.startswith("(") and not needed.startswith("("):
+                found.append(f"line {node.lineno}: brackets no one needs: {written}")
     for node in ast.walk(function):
         if isinstance(node, ast.If) and isinstance(node.test, ast.Constant) and node.test.value is True:
             found.append(f"line {node.lineno}: if True:")
@@ -35,7 +46,8 @@ def _leftovers(function: ast.FunctionDef) -> list[str]:
 
 @pytest.mark.parametrize("fixture", sorted(p.name for p in FIXTURES.glob("*.py")))
 def test_added_functions_have_no_substitution_leftovers(fixture: str) -> None:
-    problems = [f"{f.name}: {p}" for f in _added_functions(FIXTURES / fixture) for p in _leftovers(f)]
+    added, source = _added_functions(FIXTURES / fixture)
+    problems = [f"{f.name}: {p}" for f in added for p in _leftovers(f, source)]
     assert not problems, "\n".join(problems)
 
 
@@ -86,3 +98,37 @@ class Spike(torch.autograd.Function):
     lines = emitted.splitlines()
     comment = lines.index("        # SuperSpike, beta = 10")  # first in the block backward became
     assert lines[comment - 1].strip().startswith("if torch.jit.is_scripting()"), emitted
+
+
+def test_continuation_lines_move_with_their_statement_and_wrapped_calls_gain_no_brackets() -> None:
+    """A backslash continuation keeps its place one level under the statement it continues
+    (libcst keeps its absolute column); a call wrapped over lines needs no extra brackets;
+    an annotated float kept on ctx and a dtype-preserving cast leave no dtype to track."""
+    source = b'''import torch
+
+
+class Spike(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, alpha: float = 2.0):
+        ctx.save_for_backward(x)
+        ctx.alpha = alpha
+        out = (x > 0) \\
+            .to(x.dtype)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        x, = ctx.saved_tensors
+        sg = ctx.alpha / \\
+            (1 + (ctx.alpha * x).abs()) ** 2
+        grad = grad_output * torch.sigmoid(
+            ctx.alpha * x
+        ) * (1 - torch.sigmoid(ctx.alpha * x))
+        return grad * sg, None
+'''
+    emitted = rewrite_module(source).source.decode()
+    assert "    out = (x > 0) \\\n        .to(x.dtype)\n" in emitted, emitted
+    assert "            sg = alpha / \\\n                (1 + (alpha * x).abs()) ** 2\n" in emitted, emitted
+    assert "            g = torch.sigmoid(\n                alpha * x\n            )\n" in emitted, emitted
+    assert "        inj = x_in * sg * g2 * g\n" in emitted, emitted
+    assert "result_type" not in emitted

@@ -36,6 +36,7 @@ from fgi_rewrite.analysis.syntax import (
     without_numbers,
 )
 from fgi_rewrite.analysis.value_sign import cannot_be_negative_zero
+from fgi_rewrite.emit.continuations import rebase_backslash_continuations
 from fgi_rewrite.emit.script_constants import bind_constants
 from fgi_rewrite.patterns import BY_OP
 
@@ -217,6 +218,20 @@ def _detach(value: cst.BaseExpression) -> cst.BaseExpression:
     if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and value.func.attr.value == "detach":
         return value
     return cst.Call(func=cst.Attribute(value=value, attr=cst.Name("detach")))
+
+
+def _parses(statement: str) -> bool:
+    try:
+        cst.parse_statement(statement)
+    except cst.ParserSyntaxError:
+        return False
+    return True
+
+
+def _receiver(term: str) -> str:
+    """term ready for a method call: bracketed unless it is a name or a call chain."""
+    expression = cst.parse_expression(term)
+    return term if isinstance(expression, (cst.Name, cst.Attribute, cst.Call)) and not expression.lpar else f"({term})"
 
 
 def _balanced(text: str) -> bool:
@@ -661,8 +676,9 @@ class FunctionWriter:
             return expr.value, False
         name = self._fresh("denom" if op == "div" else "g")
         bare = code_of(expr.with_changes(lpar=[], rpar=[]))
-        # An operand spanning lines relied on brackets around it in backward: keep one pair.
-        self._add(self.no_grad_lines, f"{name} = ({bare})" if "\n" in bare else f"{name} = {bare}")
+        # An operand spanning lines outside its own brackets relied on brackets around it in
+        # backward: only then does it keep one pair.
+        self._add(self.no_grad_lines, f"{name} = {bare}" if _parses(f"{name} = {bare}") else f"{name} = ({bare})")
         return name, False
 
     def _detached_hyper_parameter(self, name: str) -> str:
@@ -725,10 +741,10 @@ class FunctionWriter:
             if not pattern.takes_operand:
                 continue
             if track_dtype and (before != dtype or in_place):
-                term = f"{term}.to({before})"
+                term = f"{_receiver(term)}.to({before})"
                 dtype = before
         if track_dtype and dtype != f"{value}.dtype":
-            term = f"{term}.to({value}.dtype)"
+            term = f"{_receiver(term)}.to({value}.dtype)"
         return term[1:-1] if term.startswith("(") and term.endswith(")") and _balanced(term[1:-1]) else term
 
     # ------------------------------------------------------------ whole function
@@ -766,7 +782,7 @@ class FunctionWriter:
             # leave its statements in its place.
             for opened in cst.Module(body=[stmt]).visit(substitute).body:
                 lines += [ind + line if line.strip() else "" for line in code_of(opened).rstrip("\r\n").splitlines()]
-        self.helper_source = self.newline.join(lines) + self.newline
+        self.helper_source = self.newline.join(rebase_backslash_continuations(lines, ind)) + self.newline
         arguments = [f"{self.torch}.ones_like({value})"] + [code_of(s) for s in self.saved]
         arguments += [code_of(self.attributes[a]) for a in attr_params]
         factor = self._fresh("g")
@@ -814,6 +830,8 @@ class FunctionWriter:
         forward_comment, backward_comment = _header_comment(ir.forward_def), _header_comment(ir.backward_def)
         lines = [f"def {self.name}({params}) -> {self.torch}.Tensor:" + (f"  {forward_comment}" if forward_comment else ""),
                  f'{ind}"""FGI form of {self.class_name}: same value, surrogate gradient injected in forward."""']
+        self.forward_lines = rebase_backslash_continuations(self.forward_lines, ind)
+        self.no_grad_lines = rebase_backslash_continuations(self.no_grad_lines, ind)
         lines += [ind + line if line.strip() else "" for line in self.forward_lines]
         if self.style == "paper" or self.value_is_signless:
             # For a value without -0.0 both groupings give the same bits; this one saves two
@@ -887,7 +905,7 @@ class FunctionWriter:
         known = self._dtype_neutral_names()
         for item in self.ir.inputs:
             for op in item.gradient.chain or () if item.gradient is not None else ():
-                if op.operand is not None and not names_read(op.operand) <= known:
+                if op.operand is not None and not self._dtype_reads(op.operand) <= known:
                     return True
         return False
 
@@ -943,6 +961,26 @@ class FunctionWriter:
                 reads |= self._forward_reads(self.ir.ctx_attributes[attribute])
         return reads
 
+    def _dtype_reads(self, node: cst.BaseExpression) -> set[str]:
+        """Names whose dtypes a backward expression's dtype depends on. A module or class
+        number is a Python scalar, which never promotes a tensor; `ctx.attr` holding an
+        annotated scalar parameter that forward leaves alone is that parameter."""
+        ctx = self.ir.backward_ctx
+        node = without_numbers(node, self.ir.numeric_constants)
+        reads = names_read(node)
+        if ctx not in reads:
+            return reads
+        reads.discard(ctx)
+        assert self.ir.forward_def is not None
+        rebound = _forward_sources(self.ir.forward_def)
+        scalars = self._scalar_params(explicit=True)
+        for attribute in _ctx_reads_in(node, ctx):
+            stored = self.ir.ctx_attributes.get(attribute)
+            if not (isinstance(stored, cst.Name) and stored.value in scalars and stored.value not in rebound):
+                return reads | {ctx}
+            reads.add(stored.value)
+        return reads
+
     def _dtype_neutral_names(self, shape_only: bool = False) -> set[str]:
         """Names in backward holding the differentiable input's dtype or a Python number:
         the input, explicitly annotated scalars, saved copies of the input and locals computed
@@ -974,7 +1012,7 @@ class FunctionWriter:
                             known.discard(element.value.value)
                 continue
             for name in _assigned_names([stmt]):
-                reads = self._backward_reads(value) if shape_only else names_read(value)
+                reads = self._backward_reads(value) if shape_only else self._dtype_reads(value)
                 if reads <= known and (shape_only or not may_change_dtype(value)):
                     known.add(name)
                 else:

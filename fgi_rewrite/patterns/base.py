@@ -29,7 +29,9 @@ class ChainPattern:
     takes_operand: bool
     # Keyword arguments that change the operation's meaning (`rounding_mode=`): refused.
     refused_keywords: frozenset[str]
-    # The carrier with this link applied: render(term, operand) -> source.
+    # The carrier with this link applied: render(term, operand) -> source. The operand is a
+    # name, a literal or `name.detach()` (emit/function.py names anything larger), so `*` and
+    # `/`, which associate to the left, need no brackets around the term.
     render: Callable[[str, str | None], str]
 
 

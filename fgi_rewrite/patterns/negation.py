@@ -12,7 +12,10 @@ from fgi_rewrite.patterns.base import ChainPattern
 
 
 def _negate(term: str, operand: str | None) -> str:
-    return f"-{term}" if term.isidentifier() else f"-({term})"
+    # A name, an attribute or a call binds tighter than unary minus: no brackets needed.
+    expression = cst.parse_expression(term)
+    atomic = isinstance(expression, (cst.Name, cst.Attribute, cst.Call)) and not expression.lpar
+    return f"-{term}" if atomic else f"-({term})"
 
 
 NEGATION = ChainPattern(

@@ -20,5 +20,5 @@ PRODUCT = ChainPattern(
     commutative=True,
     takes_operand=True,
     refused_keywords=frozenset(),
-    render=lambda term, operand: f"({term} * {operand})",
+    render=lambda term, operand: f"{term} * {operand}",
 )

@@ -21,5 +21,5 @@ QUOTIENT = ChainPattern(
     commutative=False,
     takes_operand=True,
     refused_keywords=frozenset({"rounding_mode"}),
-    render=lambda term, operand: f"({term} / {operand})",
+    render=lambda term, operand: f"{term} / {operand}",
 )

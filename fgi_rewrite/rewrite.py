@@ -227,7 +227,9 @@ class _Transformer(cst.CSTTransformer):
         if not self.hoisted:
             return updated_node
         body: list[cst.BaseStatement] = []
-        for original, updated in zip(original_node.body, updated_node.body):
+        # Module-level statements are replaced one for one (a class by its shim): strict, so a
+        # change that added or removed one fails loudly instead of shifting the hoisted functions.
+        for original, updated in zip(original_node.body, updated_node.body, strict=True):
             for function in self.hoisted.get(id(original), []):
                 body.append(function.with_changes(leading_lines=[cst.EmptyLine()] * 2) if body else function)
             body.append(updated)
@@ -248,7 +250,8 @@ def _only_calls(function: cst.FunctionDef, functions: set[str]) -> bool:
             or any(p.annotation is None for p in params.params):
         return False
     statements = list(function.body.body) if isinstance(function.body, cst.IndentedBlock) else []
-    if statements and isinstance(statements[0], cst.SimpleStatementLine) and isinstance(statements[0].body[0], cst.Expr):
+    first = statements[0] if statements else None
+    if isinstance(first, cst.SimpleStatementLine) and isinstance(first.body[0], cst.Expr):
         statements = statements[1:]  # the docstring
     if len(statements) != 1 or not isinstance(statements[0], cst.SimpleStatementLine):
         return False

@@ -18,7 +18,9 @@ proven to hold no -0.0 (a boolean cast such as `(x > 0).float()`).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import libcst as cst
 
@@ -119,7 +121,8 @@ class _Substitute(cst.CSTTransformer):
                  ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
         # `if ctx.needs_input_grad[i]:` is always taken once FGI computes the gradient: its body
         # stands alone, as an engineer would write it, rather than under `if True:`.
-        if self._is_needs_input_grad(getattr(original_node.test, "value", None)) \
+        test = original_node.test
+        if isinstance(test, cst.Subscript) and self._is_needs_input_grad(test.value) \
                 and isinstance(updated_node.test, cst.Name) and updated_node.test.value == "True" \
                 and isinstance(updated_node.body, cst.IndentedBlock):
             return cst.FlattenSentinel(updated_node.body.body)
@@ -177,7 +180,8 @@ def _is_detach_assignment(statement: cst.BaseStatement) -> bool:
 def _statements(body: cst.BaseSuite) -> list[cst.BaseStatement]:
     if isinstance(body, cst.IndentedBlock):
         return list(body.body)
-    return [cst.SimpleStatementLine(body=list(body.body))]  # type: ignore[attr-defined]
+    assert isinstance(body, cst.SimpleStatementSuite)
+    return [cst.SimpleStatementLine(body=body.body)]
 
 
 def _is_docstring(stmt: cst.BaseStatement) -> bool:
@@ -193,7 +197,7 @@ def _ctx_call(small: cst.BaseSmallStatement, ctx: str) -> tuple[str, cst.Call] |
     return None
 
 
-def _assigned_names(statements: list[cst.CSTNode]) -> set[str]:
+def _assigned_names(statements: Sequence[cst.CSTNode]) -> set[str]:
     names: set[str] = set()
 
     class Collector(cst.CSTVisitor):
@@ -340,6 +344,7 @@ class FunctionWriter:
         self.allow_probe = allow_probe
         self.torch = torch_name  # the module's own name for torch (`import torch as th`)
         self.dtype_names: dict[str, str] = {}
+        self.helper_source: str | None = None  # the probe's helper, when write() emits one
         self.inputs: dict[str, str] = {}  # differentiable input -> the name holding its argument
         self.detached: set[str] = set()  # inputs forward rebinds to their detached selves
         self.rebound_later: set[str] = set()
@@ -392,7 +397,7 @@ class FunctionWriter:
         # autograd: no graph is recorded for it, and torch.func.jvp never meets an op without a
         # forward-mode formula (torch.heaviside has none). The carrier keeps the argument.
         # (A forward that asks x.requires_grad must see the real input: left as it is.)
-        self.inputs: dict[str, str] = {}
+        self.inputs = {}
         detach = not reads_grad_requirement(ir.forward_def.body)
         for item in ir.inputs:
             if item.gradient is not None and (detach or item.name in _assigned_names(body)):
@@ -539,7 +544,8 @@ class FunctionWriter:
             if self._unpacks_saved(stmt, current):
                 continue
             reads = _Substitute(ir.backward_ctx, current, self._detached_attributes(), self._detached_saved())
-            if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Assign):
+            if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 \
+                    and isinstance(stmt.body[0], cst.Assign):
                 assign = stmt.body[0]
                 value = assign.value.visit(reads)
                 for name in sorted(_assigned_names([assign])):
@@ -557,7 +563,9 @@ class FunctionWriter:
                 if clashing:
                     raise Refusal("FGI111", f"backward rebinds {sorted(clashing)[0]} inside a block", stmt)
                 self.forward_names |= _assigned_names([stmt])
-                stmt = stmt.visit(reads)
+                visited = stmt.visit(reads)
+                assert isinstance(visited, cst.BaseStatement)  # reads rewrites names, never statements
+                stmt = visited
             self._add(self.no_grad_lines, code_of(stmt))
         return _Substitute(ir.backward_ctx, current, self._detached_attributes(), self._detached_saved())
 
@@ -571,10 +579,11 @@ class FunctionWriter:
         saved = ("saved_tensors", "saved_variables")
         if is_attribute_of(value, self.ir.backward_ctx, saved) and isinstance(
                 target, (cst.Tuple, cst.List)) and len(target.elements) == len(self.saved):
-            pairs = list(zip(target.elements, self.saved))
-            if all(isinstance(e.value, cst.Name) for e, _ in pairs):
-                for element, saved in pairs:
-                    renames[element.value.value] = self._detach(saved)  # type: ignore[union-attr]
+            names = [e.value for e in target.elements]
+            if all(isinstance(n, cst.Name) for n in names):
+                for name, saved_value in zip(names, self.saved, strict=True):
+                    assert isinstance(name, cst.Name)
+                    renames[name.value] = self._detach(saved_value)
                 return True
         if isinstance(target, cst.Name) and isinstance(value, cst.Subscript) \
                 and is_attribute_of(value.value, self.ir.backward_ctx, saved):
@@ -644,7 +653,8 @@ class FunctionWriter:
             if id(stmt) in self.ir.gradient_statements or self._initialises_gradient(stmt):
                 if isinstance(stmt, cst.SimpleStatementLine):
                     continue
-                raise Refusal("FGI111", "backward mixes the gradient into a block the symbolic rewrite does not follow", stmt)
+                raise Refusal("FGI111", "backward mixes the gradient into a block the symbolic rewrite does not follow",
+                              stmt)
             kept.append(stmt)
         return kept
 
@@ -712,7 +722,8 @@ class FunctionWriter:
         gradient = source.gradient
         assert gradient is not None and gradient.chain is not None
         value = code_of(self.value)
-        steps: list[tuple[str, str | None, str, bool]] = []  # (op, operand, dtype before the op, in place)
+        # (op, operand, dtype before the op, in place)
+        steps: list[tuple[Literal["mul", "div", "neg"], str | None, str, bool]] = []
         dtype = f"{value}.dtype"
         for op in gradient.chain:  # original order: grad_output op1 c1, then op2 c2, ...
             if op.op == "neg":
@@ -735,9 +746,9 @@ class FunctionWriter:
             term = f"{term}.to({dtype})"
             if source.role == "broadcast":
                 term = f"{term}.expand_as({value})"  # promote like the full-size intermediate it stands for
-        for op, operand, before, in_place in reversed(steps):
-            pattern = BY_OP[op]
-            term = pattern.render(term, operand)
+        for kind, factor, before, in_place in reversed(steps):
+            pattern = BY_OP[kind]
+            term = pattern.render(term, factor)
             if not pattern.takes_operand:
                 continue
             if track_dtype and (before != dtype or in_place):
@@ -778,6 +789,7 @@ class FunctionWriter:
         lines = [f"def {helper}({', '.join(params)}):",
                  f'{ind}"""The backward of {self.class_name}, called by {self.name} with grad_output = 1."""']
         for stmt in body:
+            assert isinstance(stmt, (cst.SimpleStatementLine, cst.BaseCompoundStatement))
             # Visited inside a module, so that an opened `if ctx.needs_input_grad[i]:` guard can
             # leave its statements in its place.
             for opened in cst.Module(body=[stmt]).visit(substitute).body:
@@ -814,7 +826,7 @@ class FunctionWriter:
         # bfloat16 inputs): then every step reproduces the original's dtype.
         track = (self._changes_dtype([i.name for i in differentiable]) or ir.returns_input is not None
                  or self._factors_may_change_dtype())
-        self.helper_source: str | None = None
+        self.helper_source = None
         if probe:
             pairs, _ = self._probe(differentiable, value)
             # The probe's factor has whatever dtype backward produced: build in it, cast once.
@@ -828,7 +840,8 @@ class FunctionWriter:
         # A comment on the `def forward(...):` line stays on the new def line, one on the
         # `def backward(...):` line above the carrier, which is what backward became.
         forward_comment, backward_comment = _header_comment(ir.forward_def), _header_comment(ir.backward_def)
-        lines = [f"def {self.name}({params}) -> {self.torch}.Tensor:" + (f"  {forward_comment}" if forward_comment else ""),
+        header = f"def {self.name}({params}) -> {self.torch}.Tensor:"
+        lines = [header + (f"  {forward_comment}" if forward_comment else ""),
                  f'{ind}"""FGI form of {self.class_name}: same value, surrogate gradient injected in forward."""']
         self.forward_lines = rebase_backslash_continuations(self.forward_lines, ind)
         self.no_grad_lines = rebase_backslash_continuations(self.no_grad_lines, ind)
@@ -861,7 +874,8 @@ class FunctionWriter:
             # TorchScript resolves is_scripting() statically and keeps no branch: the `if` split
             # the graph its autodiff differentiates and cost scripted training 4-7% of a step
             # (benchmarks/fast_path_forms.py); scripted inference still beats the custom Function.
-            lines.append(f"{ind}# Only gradients need the carrier: skipped in no-grad eager code (TorchScript keeps one graph)")
+            lines.append(f"{ind}# Only gradients need the carrier: skipped in no-grad eager code "
+                         "(TorchScript keeps one graph)")
             lines.append(f"{ind}if {self.torch}.jit.is_scripting() or {self.torch}.is_grad_enabled():")
             lines += [ind * 2 + line if line.strip() else "" for line in carrier_lines]
             lines.append(f"{ind * 2}{value} = {result}")
@@ -951,11 +965,11 @@ class FunctionWriter:
                     and int(index.value.value) < len(self.ir.saved):
                 return self._forward_reads(self.ir.saved[int(index.value.value)])  # `ctx.saved_tensors[0]`
         # Numbers the module or the class sets once (`ALPHA = 2.7`, `Spike.alpha`) broadcast nowhere.
-        node = without_numbers(node, self.ir.numeric_constants)
-        reads = names_read(node)
+        plain = without_numbers(node, self.ir.numeric_constants)
+        reads = names_read(plain)
         if ctx in reads:
             reads.discard(ctx)
-            for attribute in _ctx_reads_in(node, ctx):
+            for attribute in _ctx_reads_in(plain, ctx):
                 if attribute not in self.ir.ctx_attributes:
                     return reads | {ctx}
                 reads |= self._forward_reads(self.ir.ctx_attributes[attribute])
@@ -966,15 +980,15 @@ class FunctionWriter:
         number is a Python scalar, which never promotes a tensor; `ctx.attr` holding an
         annotated scalar parameter that forward leaves alone is that parameter."""
         ctx = self.ir.backward_ctx
-        node = without_numbers(node, self.ir.numeric_constants)
-        reads = names_read(node)
+        plain = without_numbers(node, self.ir.numeric_constants)
+        reads = names_read(plain)
         if ctx not in reads:
             return reads
         reads.discard(ctx)
         assert self.ir.forward_def is not None
         rebound = _forward_sources(self.ir.forward_def)
         scalars = self._scalar_params(explicit=True)
-        for attribute in _ctx_reads_in(node, ctx):
+        for attribute in _ctx_reads_in(plain, ctx):
             stored = self.ir.ctx_attributes.get(attribute)
             if not (isinstance(stored, cst.Name) and stored.value in scalars and stored.value not in rebound):
                 return reads | {ctx}
@@ -1003,7 +1017,7 @@ class FunctionWriter:
             target, value = stmt.body[0].targets[0].target, stmt.body[0].value
             if is_attribute_of(value, self.ir.backward_ctx, ("saved_tensors", "saved_variables")) \
                     and isinstance(target, (cst.Tuple, cst.List)) and len(target.elements) == len(self.ir.saved):
-                for element, saved in zip(target.elements, self.ir.saved):
+                for element, saved in zip(target.elements, self.ir.saved, strict=True):
                     if isinstance(element.value, cst.Name):
                         if isinstance(saved, cst.Name) and saved.value in differentiable \
                                 or shape_only and self._forward_reads(saved) <= known:

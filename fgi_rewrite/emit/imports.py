@@ -45,7 +45,7 @@ def _references(module: cst.Module) -> Counter[str]:
 def _bound_name(alias: cst.ImportAlias) -> str | None:
     if alias.asname is not None:
         return alias.asname.name.value if isinstance(alias.asname.name, cst.Name) else None
-    node = alias.name
+    node: cst.BaseExpression = alias.name
     while isinstance(node, cst.Attribute):  # `import torch.autograd` binds `torch`
         node = node.value
     return node.value if isinstance(node, cst.Name) else None

@@ -87,8 +87,8 @@ def bind_constants(source: str, constants: dict[str, str], torch_name: str, fres
         for name, local in reads.read.items()
     ]
     if docstring == 0 or len(statements) > 1:
-        bindings[0] = bindings[0].with_changes(leading_lines=[cst.EmptyLine(
-            comment=cst.Comment("# TorchScript cannot read Python globals: scripted code uses the value in the source"))])
+        note = "# TorchScript cannot read Python globals: scripted code uses the value in the source"
+        bindings[0] = bindings[0].with_changes(leading_lines=[cst.EmptyLine(comment=cst.Comment(note))])
     body = body.with_changes(body=[*statements[:docstring], *bindings, *statements[docstring:]])
     return module.with_changes(body=[function.with_changes(body=body)]).code
 

@@ -38,6 +38,7 @@ from fgi_rewrite.analysis.syntax import (
     without_numbers,
 )
 from fgi_rewrite.analysis.value_sign import cannot_be_negative_zero
+from fgi_rewrite.emit.accumulators import Accumulators, out_of_place, starting_literal, tensor_accumulators
 from fgi_rewrite.emit.continuations import rebase_backslash_continuations
 from fgi_rewrite.emit.script_constants import bind_constants
 from fgi_rewrite.patterns import BY_OP
@@ -540,14 +541,17 @@ class FunctionWriter:
         # asked of the value (any other use made the statement a gradient one).
         current: dict[str, cst.BaseExpression] = {name: self.value for name in self.grad_names}
         forward_only = set(self.forward_names)
-        for stmt in self._grad_free(_statements(ir.backward_def.body)):
+        statements = self._grad_free(_statements(ir.backward_def.body))
+        accumulators = tensor_accumulators(statements, ir.backward_ctx)
+        for stmt in statements:
             if self._unpacks_saved(stmt, current):
                 continue
+            stmt = out_of_place(stmt, accumulators.growth)
             reads = _Substitute(ir.backward_ctx, current, self._detached_attributes(), self._detached_saved())
             if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 \
                     and isinstance(stmt.body[0], cst.Assign):
                 assign = stmt.body[0]
-                value = assign.value.visit(reads)
+                value = self._tensor_start(stmt, accumulators) or assign.value.visit(reads)
                 for name in sorted(_assigned_names([assign])):
                     if name in self.forward_names:
                         current[name] = cst.Name(self._fresh(f"{name}_g"))
@@ -568,6 +572,23 @@ class FunctionWriter:
                 stmt = visited
             self._add(self.no_grad_lines, code_of(stmt))
         return _Substitute(ir.backward_ctx, current, self._detached_attributes(), self._detached_saved())
+
+    def _tensor_start(self, stmt: cst.SimpleStatementLine, accumulators: Accumulators) -> cst.BaseExpression | None:
+        """`grad = 0.0` for an accumulator backward grows with tensors: a zero-dimensional
+        tensor in the dtype of the saved tensor it grows by (emit/accumulators.py), which
+        TorchScript can type, when that tensor is a forward name."""
+        literal = starting_literal(stmt)
+        assign = stmt.body[0]
+        assert isinstance(assign, cst.Assign)
+        target = assign.targets[0].target
+        if literal is None or not isinstance(target, cst.Name) or target.value not in accumulators.positions:
+            return None
+        position = accumulators.positions[target.value]
+        saved = self.saved[position] if position < len(self.saved) else None
+        if not isinstance(saved, cst.Name):
+            return None
+        factory = "zeros" if literal.evaluated_value == 0 else "ones"
+        return cst.parse_expression(f"{self.torch}.{factory}((), dtype={saved.value}.dtype)")
 
     def _unpacks_saved(self, stmt: cst.BaseStatement, renames: dict[str, cst.BaseExpression]) -> bool:
         """`x, = ctx.saved_tensors` / `x = ctx.saved_tensors[0]`: read forward's names directly."""

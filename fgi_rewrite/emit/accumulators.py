@@ -1,0 +1,138 @@
+"""Number-initialised accumulators that backward grows with tensors.
+
+`grad = 0.0`, then `grad += torch.cos((2 * i - 1) * w * x)` in a loop: Python lets the name
+change from float to Tensor, TorchScript types a name once and rejects the sum at run time.
+Starting from a zero-dimensional tensor in the saved tensor's dtype computes the same sums:
+0 + t and 1 * t are exact in every floating dtype (0 + -0.0 is +0.0 either way), and a
+zero-dimensional tensor promotes a dimensioned one no more than a Python number does. The
+growth is written out of place (`grad = grad + ...`), as Python ran it on the number: in
+place, the zero-dimensional start could not take the larger shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import libcst as cst
+
+from fgi_rewrite.analysis.syntax import is_attribute_of, names_read
+
+_SAVED = ("saved_tensors", "saved_variables")
+_GROWTH = (cst.AddAssign, cst.SubtractAssign, cst.MultiplyAssign)
+
+
+@dataclass(frozen=True)
+class Accumulators:
+    positions: dict[str, int]  # accumulator -> position of the saved tensor it grows by
+    growth: frozenset[int]  # ids of the `+=`/`-=`/`*=` nodes that grow one by a tensor
+
+
+def tensor_accumulators(statements: Sequence[cst.BaseStatement], ctx: str) -> Accumulators:
+    """Locals backward sets to the literal 0 or 1 once, at its top level, and then grows in
+    place by an expression that reads a saved tensor."""
+    saved = _saved_positions(statements, ctx)
+    starts = [name for stmt in statements if (name := _starting_name(stmt)) is not None]
+    found: dict[str, int] = {}
+    growth: set[int] = set()
+    for stmt in statements:
+        for node in _augmented(stmt):
+            target = node.target
+            if not (isinstance(target, cst.Name) and starts.count(target.value) == 1
+                    and isinstance(node.operator, _GROWTH)):
+                continue
+            positions = sorted(saved[n] for n in names_read(node.value) if n in saved)
+            positions += _saved_indices(node.value, ctx)
+            if positions:
+                found.setdefault(target.value, min(positions))
+                growth.add(id(node))
+    return Accumulators(found, frozenset(growth))
+
+
+def out_of_place(stmt: cst.BaseStatement, growth: frozenset[int]) -> cst.BaseStatement:
+    """stmt with each growth `acc += t` written `acc = acc + t`."""
+    if not growth:
+        return stmt
+
+    class Writer(cst.CSTTransformer):
+        def leave_AugAssign(self, original: cst.AugAssign, updated: cst.AugAssign) -> cst.BaseSmallStatement:
+            if id(original) not in growth:
+                return updated
+            operator = {cst.AddAssign: cst.Add, cst.SubtractAssign: cst.Subtract,
+                        cst.MultiplyAssign: cst.Multiply}[type(updated.operator)]()
+            right = updated.value
+            if isinstance(right, (cst.BinaryOperation, cst.BooleanOperation, cst.Comparison, cst.IfExp,
+                                  cst.Lambda, cst.NamedExpr)) and not right.lpar:
+                right = right.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+            return cst.Assign(targets=[cst.AssignTarget(target=updated.target)],
+                              value=cst.BinaryOperation(left=updated.target, operator=operator, right=right))
+
+    written = stmt.visit(Writer())
+    assert isinstance(written, cst.BaseStatement)  # the writer replaces small statements only
+    return written
+
+
+def starting_literal(stmt: cst.BaseStatement) -> cst.Integer | cst.Float | None:
+    """The literal of `name = 0.0`-like statements."""
+    if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
+            and isinstance(stmt.body[0], cst.Assign) and len(stmt.body[0].targets) == 1):
+        return None
+    value = stmt.body[0].value
+    if isinstance(value, (cst.Integer, cst.Float)) and not value.lpar and value.evaluated_value in (0, 1):
+        return value
+    return None
+
+
+def _starting_name(stmt: cst.BaseStatement) -> str | None:
+    if starting_literal(stmt) is None:
+        return None
+    assert isinstance(stmt, cst.SimpleStatementLine) and isinstance(stmt.body[0], cst.Assign)
+    target = stmt.body[0].targets[0].target
+    return target.value if isinstance(target, cst.Name) else None
+
+
+def _saved_positions(statements: Sequence[cst.BaseStatement], ctx: str) -> dict[str, int]:
+    """Names backward unpacks from ctx.saved_tensors: `x, = ...`, `(x, y) = ...`, `x = ...[0]`."""
+    positions: dict[str, int] = {}
+    for stmt in statements:
+        if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
+                and isinstance(stmt.body[0], cst.Assign) and len(stmt.body[0].targets) == 1):
+            continue
+        target, value = stmt.body[0].targets[0].target, stmt.body[0].value
+        if is_attribute_of(value, ctx, _SAVED) and isinstance(target, (cst.Tuple, cst.List)):
+            for position, element in enumerate(target.elements):
+                if isinstance(element.value, cst.Name):
+                    positions[element.value.value] = position
+        elif isinstance(target, cst.Name) and (indices := _saved_indices(value, ctx)) and _is_saved_read(value, ctx):
+            positions[target.value] = indices[0]
+    return positions
+
+
+def _is_saved_read(node: cst.BaseExpression, ctx: str) -> bool:
+    return isinstance(node, cst.Subscript) and is_attribute_of(node.value, ctx, _SAVED)
+
+
+def _saved_indices(node: cst.CSTNode, ctx: str) -> list[int]:
+    """Positions of the `ctx.saved_tensors[i]` reads in node."""
+    indices: list[int] = []
+
+    class Reader(cst.CSTVisitor):
+        def visit_Subscript(self, subscript: cst.Subscript) -> None:
+            if is_attribute_of(subscript.value, ctx, _SAVED) and len(subscript.slice) == 1:
+                index = subscript.slice[0].slice
+                if isinstance(index, cst.Index) and isinstance(index.value, cst.Integer):
+                    indices.append(int(index.value.value))
+
+    node.visit(Reader())
+    return indices
+
+
+def _augmented(stmt: cst.CSTNode) -> list[cst.AugAssign]:
+    found: list[cst.AugAssign] = []
+
+    class Reader(cst.CSTVisitor):
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            found.append(node)
+
+    stmt.visit(Reader())
+    return found

@@ -58,8 +58,9 @@ def out_of_place(stmt: cst.BaseStatement, growth: frozenset[int]) -> cst.BaseSta
         def leave_AugAssign(self, original: cst.AugAssign, updated: cst.AugAssign) -> cst.BaseSmallStatement:
             if id(original) not in growth:
                 return updated
-            operator = {cst.AddAssign: cst.Add, cst.SubtractAssign: cst.Subtract,
-                        cst.MultiplyAssign: cst.Multiply}[type(updated.operator)]()
+            operator: cst.BaseBinaryOp = (cst.Add() if isinstance(updated.operator, cst.AddAssign)
+                                          else cst.Subtract() if isinstance(updated.operator, cst.SubtractAssign)
+                                          else cst.Multiply())
             right = updated.value
             if isinstance(right, (cst.BinaryOperation, cst.BooleanOperation, cst.Comparison, cst.IfExp,
                                   cst.Lambda, cst.NamedExpr)) and not right.lpar:

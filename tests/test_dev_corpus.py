@@ -385,7 +385,7 @@ def _cases(spec: Spec, seed: int) -> list[dict]:
     cases = []
     for dtype_name in DTYPES:
         dtype = getattr(torch, dtype_name)
-        for v, variant in enumerate(spec.variants):
+        for variant in spec.variants:
             gen = torch.Generator().manual_seed(seed + len(cases))
             x = _x(spec.domain, dtype, gen)
             args, grads = [x], [True]
@@ -419,7 +419,7 @@ def _run_workers(jobs: dict[str, tuple[Path, Path, Path, str]]) -> dict[str, dic
         except subprocess.TimeoutExpired:
             proc.kill()
             output, _ = proc.communicate()
-            raise AssertionError(f"worker {name} timed out:\n{output[-4000:]}")
+            raise AssertionError(f"worker {name} timed out:\n{output[-4000:]}") from None
         assert proc.returncode == 0, f"worker {name} failed ({proc.returncode}):\n{output[-4000:]}"
         results[name] = torch.load(jobs[name][2])
     return results
@@ -470,8 +470,6 @@ def _ulps(a: Any, b: Any) -> Any:
 
 
 def _compare_grad(a: Any, b: Any, ulps: int, x: Any) -> str | None:
-    import torch
-
     if a is None or b is None:
         if a is None and b is None:
             return None

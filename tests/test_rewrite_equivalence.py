@@ -142,7 +142,7 @@ def _compare(rewritten: Path, tag: str, file: str, qualname: str, function: str,
     assert new.__file__ != original.__file__
     apply_original = _resolve(original, qualname).apply
     fgi = getattr(new, function)
-    assert getattr(_resolve(new, qualname), "apply") is fgi  # the compatibility shim
+    assert _resolve(new, qualname).apply is fgi  # the compatibility shim
     for seed in range(3):
         args_a, leaves_a = _inputs(file, original, qualname, dtype, seed)
         args_b, leaves_b = _inputs(file, original, qualname, dtype, seed)

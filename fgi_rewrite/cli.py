@@ -171,7 +171,7 @@ def rewrite(paths: tuple[str, ...], show_diff: bool, check: bool, out_dir: str |
                                                      hold=holds.get(file.resolve(), ())))
              for file in found.files]
     results = tracked(ordered_map(rewrite_file, items, jobs), len(items), "rewriting")
-    for (file, shown, _), done in zip(items, results):
+    for (file, shown, _), done in zip(items, results, strict=True):
         run.record(file, shown, done)
     sys.exit(run.finish())
 

@@ -216,7 +216,7 @@ def _name_positions(
         positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
         return {id(c): (positions[c.name].start.line, positions[c.name].start.column + 1) for c in wanted}
     lines = data.splitlines()
-    by_id = {id(c): a for c, a in zip(every_class, all_ast)}
+    by_id = {id(c): a for c, a in zip(every_class, all_ast, strict=True)}
     result = {}
     for node in wanted:
         found = by_id[id(node)]

@@ -671,7 +671,7 @@ def truth(gen: Generated, arguments: list[Any], grad_output: Any) -> tuple[Any, 
 
     t = gen.truth
     scope: dict[str, Any] = {"torch": torch, "math": math, "a": t.constants["a"]}
-    for item, argument in zip(gen.inputs, arguments):
+    for item, argument in zip(gen.inputs, arguments, strict=True):
         if item.role != "alpha":
             scope[item.role] = argument.detach() if isinstance(argument, torch.Tensor) else argument
         elif isinstance(argument, torch.Tensor):

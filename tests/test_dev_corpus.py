@@ -505,7 +505,7 @@ def _compare_class(label: str, cases: list[dict], orig: dict, new: dict, ulps: i
     if new.get("import_error"):
         return [f"{label}: the rewritten side does not import: {new['import_error']}"]
     problems = [f"{label}: isolation: {p}" for p in orig["isolation"] + new["isolation"]]
-    for case, o, n in zip(cases, orig["cases"], new["cases"]):
+    for case, o, n in zip(cases, orig["cases"], new["cases"], strict=True):
         where = f"{label} [{case['id']}]"
         x = case["args"][0]
         if o["error"]:
@@ -528,7 +528,7 @@ def _compare_class(label: str, cases: list[dict], orig: dict, new: dict, ulps: i
                                 f"rewritten {n['grad_error'] or 'ran'}")
             continue
         positions = [i for i, g in enumerate(case["grad"]) if g]
-        for i, go, gn in zip(positions, o["grads"], n["grads"]):
+        for i, go, gn in zip(positions, o["grads"], n["grads"], strict=True):
             diff = _compare_grad(go, gn, ulps, case["args"][i])
             if diff:
                 problems.append(f"{where}: gradient of argument {i}: {diff}")
@@ -563,7 +563,7 @@ def test_rewritten_classes_are_equivalent(lib: str, library_run: Callable[[str],
         torch.save(payload, cases_file)
         jobs[side] = (root, cases_file, results_file, "original" if side == "original" else "rewritten")
     results = _run_workers(jobs)
-    by_key = {side: dict(zip([(_module_name(p), q) for p, q in side_keys[side]], res["classes"]))
+    by_key = {side: dict(zip([(_module_name(p), q) for p, q in side_keys[side]], res["classes"], strict=True))
               for side, res in results.items()}
 
     problems: list[str] = []
@@ -675,7 +675,7 @@ def _run_case(cls: Any, case: dict) -> dict:
 
     def fresh() -> list[Any]:
         return [a.detach().clone().requires_grad_(g) if isinstance(a, torch.Tensor) else a
-                for a, g in zip(case["args"], case["grad"])]
+                for a, g in zip(case["args"], case["grad"], strict=True)]
 
     result: dict[str, Any] = {"error": None, "out": None, "out_nograd": None, "out_requires_grad": None,
                               "grads": [], "grad_error": None}
@@ -691,7 +691,7 @@ def _run_case(cls: Any, case: dict) -> dict:
         return result
     result["out"] = out.detach().clone() if isinstance(out, torch.Tensor) else out
     result["out_requires_grad"] = bool(getattr(out, "requires_grad", False))
-    inputs = [a for a, g in zip(args, case["grad"]) if g]
+    inputs = [a for a, g in zip(args, case["grad"], strict=True) if g]
     if not isinstance(out, torch.Tensor) or not out.is_floating_point():
         result["grad_error"] = f"output is {type(out).__name__} {getattr(out, 'dtype', '')}: no backward"
         return result

@@ -111,7 +111,7 @@ def _assert_same_value(a: torch.Tensor, b: torch.Tensor, what: str) -> None:
 
 def _assert_gradients(expected: list[Any], got: list[Any], out: torch.Tensor, ulps: int, what: str) -> None:
     assert len(expected) == len(got)
-    for position, (a, b) in enumerate(zip(expected, got)):
+    for position, (a, b) in enumerate(zip(expected, got, strict=True)):
         assert (a is None) == (b is None), f"{what}: gradient {position} is None on one side only"
         if a is None:
             continue
@@ -144,7 +144,7 @@ def _check_original_against_truth(gen: Generated, original: dict[str, Any], seed
         value, expected = truth(gen, arguments, grad_output)
         _assert_same_value(out, value, f"original {dtype} forward vs the generator's formula")
         # one expected gradient per leaf: None for a hyper-parameter tensor that requires grad
-        expected = [None if e is None else e.to(a.dtype) for e, a in zip(expected, arguments)
+        expected = [None if e is None else e.to(a.dtype) for e, a in zip(expected, arguments, strict=True)
                     if isinstance(a, torch.Tensor) and a.requires_grad]
         _assert_gradients(expected, grads, out, TRUTH_ULPS, f"original {dtype} vs the generator's formula")
 
@@ -219,7 +219,7 @@ def test_rewrite_of_generated_class_is_equivalent(gen: Generated, seed: int) -> 
     apply = original[gen.class_name].apply
     # a hyper-parameter tensor that requires grad gets no gradient (backward returns None)
     # (here on the original; _assert_gradients then requires None on every other side too)
-    leaf_inputs = [p for p, a in zip(gen.inputs, _arguments(gen, torch.float64, seed))
+    leaf_inputs = [p for p, a in zip(gen.inputs, _arguments(gen, torch.float64, seed), strict=True)
                    if isinstance(a, torch.Tensor) and a.requires_grad]
     hyper = [i for i, p in enumerate(leaf_inputs) if p.kind == "scalar_tensor"]
     for dtype in DTYPES:

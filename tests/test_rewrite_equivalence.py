@@ -155,7 +155,7 @@ def _compare(rewritten: Path, tag: str, file: str, qualname: str, function: str,
                                   dtype=torch.float64).to(out_a.dtype)
         grads_a = torch.autograd.grad(out_a, leaves_a, grad_output, allow_unused=True)
         grads_b = torch.autograd.grad(out_b, leaves_b, grad_output, allow_unused=True)
-        for position, (ga, gb) in enumerate(zip(grads_a, grads_b)):
+        for position, (ga, gb) in enumerate(zip(grads_a, grads_b, strict=True)):
             assert (ga is None) == (gb is None), f"gradient {position} presence"
             if ga is None:
                 continue

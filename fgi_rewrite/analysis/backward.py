@@ -248,7 +248,7 @@ class BackwardReader:
             elements = [e.value for e in target.elements]
             if isinstance(value, TupleValue) and len(value.items) == len(elements) \
                     and not (value.saved and value.open_ended):
-                for element, item in zip(elements, value.items):
+                for element, item in zip(elements, value.items, strict=True):
                     self._assign(element, item, stmt)
                 return
             starred = any(isinstance(e, cst.StarredElement) for e in elements)
@@ -701,12 +701,12 @@ class BackwardReader:
             params = params[1:]
         reader = BackwardReader(self.index, set(), self.ctx_name, self.owner, self.depth + 1, self.local_classes)
         bound: dict[str, Value] = {}
-        positional = [(a, v) for a, v in zip(call.args, args) if a.keyword is None and not a.star]
+        positional = [(a, v) for a, v in zip(call.args, args, strict=True) if a.keyword is None and not a.star]
         if any(a.star for a in call.args):
             if passes_gradient:
                 raise Refusal("FGI111", f"gradient passed with * to {helper.name.value}()", call)
             return Const(call)
-        for param, (_, value) in zip(params, positional):
+        for param, (_, value) in zip(params, positional, strict=False):
             bound[param.name.value] = value
         for arg in call.args:
             if arg.keyword is not None:
@@ -805,7 +805,7 @@ def _merge(a: Value | None, b: Value | None) -> Value | None:
     if a is b or a == b:
         return a
     if isinstance(a, TupleValue) and isinstance(b, TupleValue) and len(a.items) == len(b.items):
-        return TupleValue(tuple(_merge(x, y) or Const() for x, y in zip(a.items, b.items)))
+        return TupleValue(tuple(_merge(x, y) or Const() for x, y in zip(a.items, b.items, strict=True)))
     if isinstance(a, Linear) or isinstance(b, Linear):
         lin = a if isinstance(a, Linear) else b
         assert isinstance(lin, Linear)
@@ -824,7 +824,7 @@ def _same_chain(a: Linear, b: Linear) -> bool:
     if a.chain is None or b.chain is None or len(a.chain) != len(b.chain):
         return False
     return all(x.op == y.op and (x.operand is None or y.operand is not None and x.operand.deep_equals(y.operand))
-               for x, y in zip(a.chain, b.chain)) and (a.reduced is None) == (b.reduced is None)
+               for x, y in zip(a.chain, b.chain, strict=True)) and (a.reduced is None) == (b.reduced is None)
 
 
 def merge_all(values: list[Value]) -> Value:

@@ -127,7 +127,7 @@ def ctx_attribute_pairs(node: cst.Assign, ctx: str | None) -> list[tuple[str, cs
                 and len(target.elements) == len(value.elements) \
                 and all(_is_ctx_attribute(e.value, ctx) for e in target.elements) \
                 and not any(isinstance(e, cst.StarredElement) for e in value.elements):
-            pairs.extend((t.value.attr.value, v.value) for t, v in zip(target.elements, value.elements))  # type: ignore
+            pairs.extend((t.value.attr.value, v.value) for t, v in zip(target.elements, value.elements, strict=True))  # type: ignore
     return pairs
 
 

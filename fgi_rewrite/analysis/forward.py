@@ -425,10 +425,10 @@ class ForwardReader:
             return self._unknown(node, args)
         params = [*helper.params.posonly_params, *helper.params.params, *helper.params.kwonly_params]
         bound: dict[str, Dep] = {}
-        for param, (arg, value) in zip(params, zip(node.args, args)):
+        for param, (arg, value) in zip(params, zip(node.args, args, strict=True), strict=False):
             if arg.keyword is None:
                 bound[param.name.value] = value
-        for arg, value in zip(node.args, args):
+        for arg, value in zip(node.args, args, strict=True):
             if arg.keyword is not None:
                 bound[arg.keyword.value] = value
         for param in params:

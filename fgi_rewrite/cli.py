@@ -54,7 +54,8 @@ def main() -> None:
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "sarif", "github"]), default="text",
               show_default=True, help="text: a table; json: one object on stdout (schema/fgi-rewrite.schema.json); "
                                       "sarif: SARIF 2.1.0; github: workflow annotations.")
-@click.option("--select", multiple=True, metavar="CODE", help="Report only these codes (prefixes allowed, comma-separated).")
+@click.option("--select", multiple=True, metavar="CODE",
+              help="Report only these codes (prefixes allowed, comma-separated).")
 @click.option("--ignore", multiple=True, metavar="CODE", help="Do not report these codes (prefixes allowed).")
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip files and directories matching GLOB.")
 @click.option("--no-gitignore", is_flag=True, help="Also scan files that .gitignore excludes.")

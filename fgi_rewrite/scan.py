@@ -211,7 +211,8 @@ def _name_positions(
         node = stack.pop()
         if isinstance(node, ast.ClassDef):
             all_ast.append(node)
-        stack.extend(reversed([c for c in ast.iter_child_nodes(node) if isinstance(c, (ast.stmt, ast.excepthandler, ast.match_case))]))
+        stack.extend(reversed([c for c in ast.iter_child_nodes(node)
+                               if isinstance(c, (ast.stmt, ast.excepthandler, ast.match_case))]))
     if len(all_ast) != len(every_class):
         positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
         return {id(c): (positions[c.name].start.line, positions[c.name].start.column + 1) for c in wanted}

@@ -508,7 +508,8 @@ def test_adversarial(case: Case, tmp_path, monkeypatch):
                         k = UNSAFE_ULPS if side == "unsafe" and allows_unsafe else 0
                         why = _compare(o, _run(rmod, spec, args, mode), k)
                         if why:
-                            problems.append(f"[{side}] spec {n} `{spec['call']}` {dtype_name} {mode} seed {seed}: {why}")
+                            problems.append(f"[{side}] spec {n} `{spec['call']}` {dtype_name} {mode} seed {seed}: "
+                                            f"{why}")
     # one line per distinct problem kind keeps the report readable
     seen, unique = set(), []
     for p in problems:

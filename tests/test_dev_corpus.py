@@ -187,7 +187,8 @@ def _invoke(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-OUTCOME_LINE = re.compile(r"^(?P<path>[^:]+\.py): (?P<qualname>[^:]+): (?P<outcome>rewritten|held-back|refused|ignored)\b(?P<rest>.*)$")
+OUTCOME_LINE = re.compile(r"^(?P<path>[^:]+\.py): (?P<qualname>[^:]+): "
+                          r"(?P<outcome>rewritten|held-back|refused|ignored)\b(?P<rest>.*)$")
 
 
 def _run_library(lib: str, tmp: Path) -> LibraryRun:

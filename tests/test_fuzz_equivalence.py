@@ -121,7 +121,8 @@ def _assert_gradients(expected: list[Any], got: list[Any], out: torch.Tensor, ul
         precision = max((a.dtype, out.dtype), key=lambda d: torch.finfo(d).eps)
         tolerance = ulps if a.shape == out.shape else max(ulps, BROADCAST_ULPS)
         measured = ulps_apart(a.detach(), b.detach(), precision)
-        assert measured <= tolerance, f"{what}: gradient {position} differs by {measured:.3g} ulps (tolerance {tolerance})"
+        assert measured <= tolerance, \
+            f"{what}: gradient {position} differs by {measured:.3g} ulps (tolerance {tolerance})"
 
 
 def _report_and_outcome(gen: Generated) -> tuple[Any, Any, bytes]:
@@ -194,7 +195,8 @@ def test_rewrite_of_generated_class_is_equivalent(gen: Generated, seed: int) -> 
     COVERED.update(gen.features)
     report, outcome, rewritten = _report_and_outcome(gen)
     event(f"tool: {outcome.outcome}" + (f" ({report.fix})" if report.fix else f" ({report.code})"))
-    note(f"scan: {report.status} {report.code} {report.fix}: {report.reason}; rewrite: {outcome.outcome}: {outcome.reason}")
+    note(f"scan: {report.status} {report.code} {report.fix}: {report.reason}; "
+         f"rewrite: {outcome.outcome}: {outcome.reason}")
     original = _load(gen.source, "original")
 
     if gen.expect == "refuse":
@@ -261,7 +263,8 @@ def test_found_failure_stays_fixed(path: Path) -> None:
     result = rewrite_module(data, UNSAFE)
     outcomes = {o.qualname: o.outcome for o in result.outcomes}
     for report in reports:
-        assert outcomes[report.qualname] == ("rewritten" if report.status == "convertible" else "refused"), report.qualname
+        expected = "rewritten" if report.status == "convertible" else "refused"
+        assert outcomes[report.qualname] == expected, report.qualname
     if all(r.status == "refused" for r in reports):
         assert result.source == data
 

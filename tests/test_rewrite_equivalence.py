@@ -81,7 +81,8 @@ def _inputs(file: str, module: ModuleType, cls: str, dtype: torch.dtype, seed: i
     classes, index = find_function_classes(cst.parse_module((FIXTURES / file).read_bytes()))
     ir = extract(next(c for c in classes if c.qualname == cls), index)
     overrides = {name: TENSOR_CONSTANTS[name] for name in TENSOR_CONSTANTS}
-    overrides.update({name: (lambda x, f=factory: f(module, x)) for (f_, name), factory in SPECIAL.items() if f_ == file})
+    overrides.update({name: (lambda x, f=factory: f(module, x))
+                      for (f_, name), factory in SPECIAL.items() if f_ == file})
     from fgi_rewrite.verify.plan import argument_spec
 
     arguments, leaves, _ = make_arguments(argument_spec(ir), vars(module), dtype, seed, overrides)
@@ -207,7 +208,8 @@ def test_emitted_function_scripts_and_matches_under_no_grad(tmp_path: Path, fast
 
 
 @pytest.mark.parametrize("file,qualname,function", list(_cases()))
-def test_forward_mode_tangent_is_the_surrogate_gradient(rewritten: Path, file: str, qualname: str, function: str) -> None:
+def test_forward_mode_tangent_is_the_surrogate_gradient(rewritten: Path, file: str, qualname: str,
+                                                        function: str) -> None:
     """torch.func.jvp through the FGI function gives g(x) * t: factors carry no tangent of their
     own (torch.no_grad() does not stop forward-mode AD; .detach() does)."""
     stem = file[:-3]

@@ -456,7 +456,8 @@ class BackwardReader:
             return Const(node)
         # Lambdas, comprehensions, f-strings, ...: fine as long as grad_output is not inside.
         if self._mentions_gradient(node):
-            raise Refusal("FGI111", f"gradient used in an expression the analysis does not follow: {code_of(node)[:60]}", node)
+            raise Refusal("FGI111", "gradient used in an expression the analysis does not follow: "
+                          f"{code_of(node)[:60]}", node)
         return Const(node)
 
     def _mentions_gradient(self, node: cst.CSTNode) -> bool:
@@ -496,7 +497,8 @@ class BackwardReader:
         if (isinstance(left, TupleValue) or isinstance(right, TupleValue)) and not repetition:
             # `x = ctx.saved_tensors` (no unpacking) used as a tensor: backward fails as written,
             # and the rewrite must not move that failure into forward.
-            raise Refusal("FGI108", f"backward cannot run as written: arithmetic on a tuple: {code_of(node)[:60]}", node)
+            raise Refusal("FGI108", f"backward cannot run as written: arithmetic on a tuple: {code_of(node)[:60]}",
+                          node)
         left_lin, right_lin = isinstance(left, Linear), isinstance(right, Linear)
         if not left_lin and not right_lin:
             return Const(node)
@@ -509,7 +511,8 @@ class BackwardReader:
             if left_lin and right_lin:
                 raise Refusal("FGI102", f"backward is not linear in grad_output: {text}", node)
             if right_lin and not pattern.commutative:
-                raise Refusal("FGI102", f"backward is not linear in grad_output: grad_output on the right: {text}", node)
+                raise Refusal("FGI102", f"backward is not linear in grad_output: grad_output on the right: {text}",
+                              node)
             lin, other = (left, node.right) if left_lin else (right, node.left)
             assert isinstance(lin, Linear)
             return self._link(lin, pattern, other)
@@ -575,12 +578,14 @@ class BackwardReader:
         if not lin_args:
             return Const(node)
         if qualified and qualified.startswith("torch.ops."):
-            raise Refusal("FGI107", f"backward passes grad_output to the extension op {name}(), whose semantics cannot be read", node)
+            raise Refusal("FGI107", f"backward passes grad_output to the extension op {name}(), whose semantics "
+                          "cannot be read", node)
         if qualified and (qualified.startswith("torch.") or name.startswith(TORCH_PREFIXES)):
             return self._torch_function(node, short, args)
         if short in MIXING_ELEMENTS:
             raise Refusal("FGI103", f"backward is not elementwise: {code_of(node)[:80]}", node)
-        raise Refusal("FGI107", f"backward passes grad_output to {name or code_of(func)}(), whose source is not in the files given", node)
+        raise Refusal("FGI107", f"backward passes grad_output to {name or code_of(func)}(), whose source is not in "
+                      "the files given", node)
 
     def _method_on_gradient(self, node: cst.Call, receiver: Linear, method: str, args: list[Value]) -> Value:
         text = code_of(node)

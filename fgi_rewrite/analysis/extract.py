@@ -161,7 +161,8 @@ def _resolve_alias(value: cst.BaseExpression, fn: cst.FunctionDef) -> cst.BaseEx
         if assigned is None:
             break
         value = assigned
-    if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and value.func.attr.value in ("clone", "detach"):
+    if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) \
+            and value.func.attr.value in ("clone", "detach"):
         return _resolve_alias(value.func.value, fn)
     return value
 
@@ -246,7 +247,8 @@ def extract(info: ClassInfo, index: ModuleIndex) -> FunctionIR:
         count = max(len(used), outputs - len(facts.non_differentiable))
         if count > 1:
             raise Refusal("FGI101", f"{count} differentiable outputs", backward)
-        raise Refusal("FGI101", f"{max(outputs, len(grad_names))} outputs, one differentiable: not supported yet", backward)
+        raise Refusal("FGI101", f"{max(outputs, len(grad_names))} outputs, one differentiable: not supported yet",
+                      backward)
 
     local_classes = tuple(c for c in (info.node, backward_owner) if c is not None)
     saved = tuple(_resolve_alias(e, forward) for e in facts.saved)
@@ -294,7 +296,8 @@ def extract(info: ClassInfo, index: ModuleIndex) -> FunctionIR:
             inputs.append(InputGradient(name, role or "constant", None, defaults[position]))
             continue
         if gradient.index is not None:
-            raise Refusal("FGI103", f"backward is not elementwise: gradient of {name} is read through an index", backward)
+            raise Refusal("FGI103", f"backward is not elementwise: gradient of {name} is read through an index",
+                          backward)
         role = role or ("broadcast" if gradient.reduced is not None else "differentiable")
         inputs.append(InputGradient(name, role, gradient, defaults[position]))  # type: ignore[arg-type]
 

@@ -305,7 +305,8 @@ def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> Plan:
 
     from fgi_rewrite.analysis.project import project_context
 
-    rewrite_options = RewriteOptions(unsafe_fixes=options.unsafe_fixes, style=options.style, fast_path=options.fast_path)
+    rewrite_options = RewriteOptions(unsafe_fixes=options.unsafe_fixes, style=options.style,
+                                     fast_path=options.fast_path)
     # The rewrite `rewrite` would write: a star-imported module keeps its imports and gets a
     # private function name.
     context_files = list(options.context_files) or [f for f, _ in files]
@@ -403,7 +404,8 @@ def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> Plan:
                     continue
             case = Case(key, shown, file, outcome.qualname, module, outcome.qualname, tolerance,
                         (twin_module, twin_object, kind), arguments, reports.get(outcome.qualname),
-                        argument_spec(ir, parsed, outcome.qualname, options.inputs), custom_fwd_device(ir), namespaces=namespaces,
+                        argument_spec(ir, parsed, outcome.qualname, options.inputs), custom_fwd_device(ir),
+                        namespaces=namespaces,
                         replacements=replacements, mapped=replaced, scripts=scripts, twin_file=twin_file,
                         unignored=result.unignored if options.against is None else [])
             twin = twin_sources.get(twin_file)

@@ -368,7 +368,8 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
                 try:
                     entry["curves"] = _curves(_first_output(fn), spec, vars(module), job["seed"], overrides)
                 except Exception as error:  # noqa: BLE001 - the plot is missing, the verdict stands
-                    entry["curves_error"] = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+                    first_line = str(error).splitlines()[0] if str(error) else ""
+                    entry["curves_error"] = f"{type(error).__name__}: {first_line}"
             if job["compat"] != "none":
                 from fgi_rewrite.verify.compat import compat_matrix
 

@@ -420,15 +420,7 @@ class BackwardReader:
         if isinstance(node, cst.BinaryOperation):
             return self._binary(node)
         if isinstance(node, cst.UnaryOperation):
-            operand = self.expr(node.expression)
-            if not isinstance(operand, Linear):
-                return Const(node)
-            pattern = BY_OPERATOR.get(type(node.operator))
-            if pattern is not None:
-                return operand.with_op(ChainOp(pattern.op, None), smooth=False)
-            if isinstance(node.operator, cst.Plus):
-                return operand
-            raise Refusal("FGI102", f"backward is not linear in grad_output: {code_of(node)}", node)
+            return self._unary(node)
         if isinstance(node, (cst.Tuple, cst.List)):
             items = tuple(self.expr(e.value) for e in node.elements)
             if isinstance(node, cst.List) and any(isinstance(i, Linear) for i in items):
@@ -439,12 +431,7 @@ class BackwardReader:
         if isinstance(node, cst.Subscript):
             return self._subscript(node)
         if isinstance(node, cst.Comparison):
-            if all(isinstance(c.operator, (cst.Is, cst.IsNot)) for c in node.comparisons):
-                return Const(node)  # `grad is None`: a question about presence, not about values
-            values = [self.expr(node.left)] + [self.expr(c.comparator) for c in node.comparisons]
-            if any(isinstance(v, Linear) for v in values):
-                raise Refusal("FGI102", f"backward compares grad_output: {code_of(node)}", node)
-            return Const(node)
+            return self._comparison(node)
         if isinstance(node, cst.IfExp):
             if isinstance(self.expr(node.test), Linear):
                 raise Refusal("FGI102", f"backward branches on grad_output: {code_of(node)}", node)
@@ -458,6 +445,25 @@ class BackwardReader:
         if self._mentions_gradient(node):
             raise Refusal("FGI111", "gradient used in an expression the analysis does not follow: "
                           f"{code_of(node)[:60]}", node)
+        return Const(node)
+
+    def _unary(self, node: cst.UnaryOperation) -> Value:
+        operand = self.expr(node.expression)
+        if not isinstance(operand, Linear):
+            return Const(node)
+        pattern = BY_OPERATOR.get(type(node.operator))
+        if pattern is not None:
+            return operand.with_op(ChainOp(pattern.op, None), smooth=False)
+        if isinstance(node.operator, cst.Plus):
+            return operand
+        raise Refusal("FGI102", f"backward is not linear in grad_output: {code_of(node)}", node)
+
+    def _comparison(self, node: cst.Comparison) -> Value:
+        if all(isinstance(c.operator, (cst.Is, cst.IsNot)) for c in node.comparisons):
+            return Const(node)  # `grad is None`: a question about presence, not about values
+        values = [self.expr(node.left)] + [self.expr(c.comparator) for c in node.comparisons]
+        if any(isinstance(v, Linear) for v in values):
+            raise Refusal("FGI102", f"backward compares grad_output: {code_of(node)}", node)
         return Const(node)
 
     def _mentions_gradient(self, node: cst.CSTNode) -> bool:

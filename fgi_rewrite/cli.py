@@ -243,7 +243,7 @@ def verify(paths: tuple[str, ...], unsafe_fixes: bool | None, against: str | Non
     seed = _pick(seed, configured.get("seed"), 0)
     options = VerifyOptions(unsafe_fixes=_pick(unsafe_fixes, settings.unsafe_fixes, False), seed=seed,
                             dtypes=dtypes or tuple(configured.get("dtypes", DEFAULT_DTYPES)),
-                            compat=_pick(compat, configured.get("compat"), "default"),  # type: ignore[arg-type]
+                            compat=_pick(compat, configured.get("compat"), "default"),
                             arguments={**configured.get("arguments", {}), **pairs(arguments, "Cls.param=EXPR")},
                             inputs={**configured.get("inputs", {}), **inputs},
                             against=Path(against) if against else None, mapping=pairs(mapping, "Cls=module:function"),
@@ -338,7 +338,7 @@ def require_torch(extra: str = "verify") -> None:
         sys.exit(EXIT_ERROR)
 
 
-def _pick(flag, configured, default):  # type: ignore[no-untyped-def]
+def _pick(flag, configured, default):
     """A command-line flag beats a setting, which beats the built-in default."""
     return flag if flag is not None else configured if configured is not None else default
 

@@ -234,7 +234,7 @@ def scan_file(item: tuple[Path, str] | tuple[Path, str, FileContext]) -> tuple[l
     """One file: read, prefilter, parse, analyse. Never raises for a bad file. The third item
     says what the other given files do with this one."""
     file, shown = item[0], item[1]
-    context = item[2] if len(item) > 2 else FileContext()  # type: ignore[misc]
+    context = item[2] if len(item) > 2 else FileContext()
     try:
         data = file.read_bytes()
     except OSError as error:

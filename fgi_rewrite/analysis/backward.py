@@ -10,6 +10,7 @@ result marked interprocedural when grad_output was passed in).
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import cast
 
 import libcst as cst
 
@@ -747,7 +748,7 @@ def _leading_dims(node: cst.BaseExpression) -> bool:
     if isinstance(node, (cst.Tuple, cst.List)):
         values = [e.value for e in node.elements]
         return all(isinstance(v, cst.Integer) for v in values) and \
-            [int(v.value) for v in values] == list(range(len(values)))  # type: ignore[union-attr]
+            [int(cast(cst.Integer, v).value) for v in values] == list(range(len(values)))  # cast: all() checked
     return False
 
 

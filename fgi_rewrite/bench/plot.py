@@ -15,7 +15,7 @@ from fgi_rewrite.bench.functions import ALL_VARIANTS
 from fgi_rewrite.bench.results import Row, write_atomic
 
 
-def _pyplot():  # type: ignore[no-untyped-def]
+def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")  # no display: files only
@@ -24,7 +24,7 @@ def _pyplot():  # type: ignore[no-untyped-def]
     return plt
 
 
-def _save(figure, path: Path) -> None:  # type: ignore[no-untyped-def]
+def _save(figure, path: Path) -> None:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=120)
     _pyplot().close(figure)

@@ -19,9 +19,9 @@ silently does nothing.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-import sys
 from pathlib import Path
 from typing import Any
 

@@ -102,11 +102,11 @@ def main() -> None:
             samples: dict[tuple[str, str], list[float]] = {}
             for _ in range(args.rounds):
                 for name, fn in functions.items():
-                    def infer(fn=fn):
+                    def infer(fn=fn, x=x):
                         with torch.no_grad():
                             return fn(x)
 
-                    def train(fn=fn):
+                    def train(fn=fn, x=x):
                         xg = x.clone().requires_grad_(True)
                         fn(xg).sum().backward()
 

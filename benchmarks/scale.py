@@ -166,7 +166,7 @@ def main() -> None:
             }
 
     def per_round(numerator: str, denominator: str) -> tuple[float, float]:
-        return median_iqr([a / b for a, b in zip(times[numerator], times[denominator])])
+        return median_iqr([a / b for a, b in zip(times[numerator], times[denominator], strict=True)])
 
     ratios = {
         "scan time / parse time (goal < 1)": per_round("scan", "libcst parse"),

@@ -2,9 +2,10 @@
 additivity probes, default compatibility matrix).
 
 Each side runs in one process for all classes of a run; both sides start at once and import
-torch while the command plans, so the fixed cost is about one `import torch` plus start-up. This runs `verify` on copies of 1 and of N
-fixture modules and reports the per-class cost (T(N) - T(1)) / (N - 1), the one-class run,
-and `python -c "import torch"` for comparison; medians of several runs.
+torch while the command plans, so the fixed cost is about one `import torch` plus start-up.
+This runs `verify` on copies of 1 and of N fixture modules and reports the per-class cost
+(T(N) - T(1)) / (N - 1), the one-class run, and `python -c "import torch"` for comparison;
+medians of several runs.
 
     python benchmarks/verify_speed.py [--runs 3]
 """
@@ -46,12 +47,15 @@ def main() -> None:
     t_torch = [timed([sys.executable, "-c", "import torch"]) for _ in range(args.runs)]
     n = len(MODULES)
     per_class = (statistics.median(t_many) - statistics.median(t_one)) / (n - 1)
-    print(f"verify, 1 class:            {statistics.median(t_one):6.2f} s  (runs {', '.join(f'{t:.2f}' for t in t_one)})")
-    print(f"verify, {n} classes:          {statistics.median(t_many):6.2f} s  (runs {', '.join(f'{t:.2f}' for t in t_many)})")
+    print(f"verify, 1 class:            {statistics.median(t_one):6.2f} s  "
+          f"(runs {', '.join(f'{t:.2f}' for t in t_one)})")
+    print(f"verify, {n} classes:          {statistics.median(t_many):6.2f} s  "
+          f"(runs {', '.join(f'{t:.2f}' for t in t_many)})")
     print(f"python -c 'import torch':   {statistics.median(t_torch):6.2f} s (both sides import it at once, while "
           "this process plans)")
     print(f"per additional class:       {per_class:6.2f} s")
-    print(f"1 class minus import torch: {statistics.median(t_one) - statistics.median(t_torch):6.2f} s  (goal: under 2 s)")
+    print(f"1 class minus import torch: {statistics.median(t_one) - statistics.median(t_torch):6.2f} s  "
+          "(goal: under 2 s)")
 
 
 if __name__ == "__main__":

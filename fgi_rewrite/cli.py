@@ -54,7 +54,8 @@ def main() -> None:
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "sarif", "github"]), default="text",
               show_default=True, help="text: a table; json: one object on stdout (schema/fgi-rewrite.schema.json); "
                                       "sarif: SARIF 2.1.0; github: workflow annotations.")
-@click.option("--select", multiple=True, metavar="CODE", help="Report only these codes (prefixes allowed, comma-separated).")
+@click.option("--select", multiple=True, metavar="CODE",
+              help="Report only these codes (prefixes allowed, comma-separated).")
 @click.option("--ignore", multiple=True, metavar="CODE", help="Do not report these codes (prefixes allowed).")
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip files and directories matching GLOB.")
 @click.option("--no-gitignore", is_flag=True, help="Also scan files that .gitignore excludes.")
@@ -171,7 +172,7 @@ def rewrite(paths: tuple[str, ...], show_diff: bool, check: bool, out_dir: str |
                                                      hold=holds.get(file.resolve(), ())))
              for file in found.files]
     results = tracked(ordered_map(rewrite_file, items, jobs), len(items), "rewriting")
-    for (file, shown, _), done in zip(items, results):
+    for (file, shown, _), done in zip(items, results, strict=True):
         run.record(file, shown, done)
     sys.exit(run.finish())
 
@@ -242,7 +243,7 @@ def verify(paths: tuple[str, ...], unsafe_fixes: bool | None, against: str | Non
     seed = _pick(seed, configured.get("seed"), 0)
     options = VerifyOptions(unsafe_fixes=_pick(unsafe_fixes, settings.unsafe_fixes, False), seed=seed,
                             dtypes=dtypes or tuple(configured.get("dtypes", DEFAULT_DTYPES)),
-                            compat=_pick(compat, configured.get("compat"), "default"),  # type: ignore[arg-type]
+                            compat=_pick(compat, configured.get("compat"), "default"),
                             arguments={**configured.get("arguments", {}), **pairs(arguments, "Cls.param=EXPR")},
                             inputs={**configured.get("inputs", {}), **inputs},
                             against=Path(against) if against else None, mapping=pairs(mapping, "Cls=module:function"),
@@ -337,7 +338,7 @@ def require_torch(extra: str = "verify") -> None:
         sys.exit(EXIT_ERROR)
 
 
-def _pick(flag, configured, default):  # type: ignore[no-untyped-def]
+def _pick(flag, configured, default):
     """A command-line flag beats a setting, which beats the built-in default."""
     return flag if flag is not None else configured if configured is not None else default
 

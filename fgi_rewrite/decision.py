@@ -108,8 +108,8 @@ def judge_all(classes: list[ClassInfo], index: ModuleIndex,
             verdicts[id(info.node)] = refusal
             continue
         if info.name in subclassed_elsewhere and "." not in info.qualname:
-            verdicts[id(info.node)] = Refusal("FGI114", "subclassed by a class in another file given, which stays a Function",
-                                              info.node)
+            verdicts[id(info.node)] = Refusal(
+                "FGI114", "subclassed by a class in another file given, which stays a Function", info.node)
     changed = True
     while changed:
         changed = False

@@ -101,7 +101,7 @@ class RewriteRun:
         """Report one file's outcome (computed here or in a worker process)."""
         if not isinstance(done[0], bytes):
             line, message = done
-            self.error(shown, line, message)  # type: ignore[arg-type]
+            self.error(shown, line, message)
             return
         original, result = done
         assert isinstance(result, ModuleRewrite)

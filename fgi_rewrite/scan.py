@@ -211,12 +211,13 @@ def _name_positions(
         node = stack.pop()
         if isinstance(node, ast.ClassDef):
             all_ast.append(node)
-        stack.extend(reversed([c for c in ast.iter_child_nodes(node) if isinstance(c, (ast.stmt, ast.excepthandler, ast.match_case))]))
+        stack.extend(reversed([c for c in ast.iter_child_nodes(node)
+                               if isinstance(c, (ast.stmt, ast.excepthandler, ast.match_case))]))
     if len(all_ast) != len(every_class):
         positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
         return {id(c): (positions[c.name].start.line, positions[c.name].start.column + 1) for c in wanted}
     lines = data.splitlines()
-    by_id = {id(c): a for c, a in zip(every_class, all_ast)}
+    by_id = {id(c): a for c, a in zip(every_class, all_ast, strict=True)}
     result = {}
     for node in wanted:
         found = by_id[id(node)]
@@ -233,7 +234,7 @@ def scan_file(item: tuple[Path, str] | tuple[Path, str, FileContext]) -> tuple[l
     """One file: read, prefilter, parse, analyse. Never raises for a bad file. The third item
     says what the other given files do with this one."""
     file, shown = item[0], item[1]
-    context = item[2] if len(item) > 2 else FileContext()  # type: ignore[misc]
+    context = item[2] if len(item) > 2 else FileContext()
     try:
         data = file.read_bytes()
     except OSError as error:

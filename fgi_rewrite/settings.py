@@ -19,12 +19,16 @@ silently does nothing.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import tomllib
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # tomllib is new in Python 3.11; tomli is the same parser as a package
+    import tomli as tomllib
 
 _TOP = {"exclude": list, "style": str, "fast-path": bool, "unsafe-fixes": bool, "verify": dict}
 _VERIFY = {"seed": int, "dtypes": list, "compat": str, "arguments": dict, "inputs": dict}

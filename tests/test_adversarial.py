@@ -373,7 +373,7 @@ def _run(mod, spec, args, mode: str) -> Outcome:
     except Exception as exc:  # noqa: BLE001
         oc.bwd_exc = type(exc).__name__
         return oc
-    oc.grads = list(zip(grad_idx, grads))
+    oc.grads = list(zip(grad_idx, grads, strict=True))
     oc.rng_bwd = torch.get_rng_state()
     return oc
 
@@ -419,7 +419,7 @@ def _compare(o: Outcome, r: Outcome, k: int) -> str | None:
         return None if o.fwd_exc == r.fwd_exc else f"forward raised {o.fwd_exc} vs {r.fwd_exc}"
     if len(o.outs) != len(r.outs):
         return f"{len(o.outs)} outputs vs {len(r.outs)}"
-    for j, (a, b) in enumerate(zip(o.outs, r.outs)):
+    for j, (a, b) in enumerate(zip(o.outs, r.outs, strict=True)):
         if isinstance(a, torch.Tensor) != isinstance(b, torch.Tensor):
             return f"output {j}: {_describe(a)} vs {_describe(b)}"
         if not isinstance(a, torch.Tensor):
@@ -432,14 +432,14 @@ def _compare(o: Outcome, r: Outcome, k: int) -> str | None:
             return f"output {j}: values differ (max abs {(a.double() - b.double()).abs().max().item():.3g})"
     if not torch.equal(o.rng_fwd, r.rng_fwd):
         return "RNG state differs after forward"
-    for j, (a, b) in enumerate(zip(o.args_after, r.args_after)):
+    for j, (a, b) in enumerate(zip(o.args_after, r.args_after, strict=True)):
         if isinstance(a, torch.Tensor) and not _bits_equal(a, b):
             return f"argument a{j} differs after the call (in-place edit)"
     if o.bwd_exc or r.bwd_exc:
         return None if o.bwd_exc == r.bwd_exc else f"backward raised {o.bwd_exc} vs {r.bwd_exc}"
     if len(o.grads) != len(r.grads):
         return f"{len(o.grads)} gradients vs {len(r.grads)}"
-    for (i, ga), (_, gb) in zip(o.grads, r.grads):
+    for (i, ga), (_, gb) in zip(o.grads, r.grads, strict=True):
         if (ga is None) != (gb is None):
             return f"grad a{i}: {'None' if ga is None else 'tensor'} vs {'None' if gb is None else 'tensor'}"
         if ga is None:
@@ -508,7 +508,8 @@ def test_adversarial(case: Case, tmp_path, monkeypatch):
                         k = UNSAFE_ULPS if side == "unsafe" and allows_unsafe else 0
                         why = _compare(o, _run(rmod, spec, args, mode), k)
                         if why:
-                            problems.append(f"[{side}] spec {n} `{spec['call']}` {dtype_name} {mode} seed {seed}: {why}")
+                            problems.append(f"[{side}] spec {n} `{spec['call']}` {dtype_name} {mode} seed {seed}: "
+                                            f"{why}")
     # one line per distinct problem kind keeps the report readable
     seen, unique = set(), []
     for p in problems:

@@ -193,7 +193,8 @@ def test_line_and_column_are_one_based_and_point_at_the_class_name() -> None:
 
 
 def test_syntax_error_names_the_line() -> None:
-    reports, errors = scan_source(b"from torch.autograd import Function\nx = = 1\nclass A(Function):\n    pass\n", "bad.py")
+    reports, errors = scan_source(b"from torch.autograd import Function\nx = = 1\nclass A(Function):\n    pass\n",
+                                  "bad.py")
     assert reports == []
     (error,) = errors
     assert (error.path, error.code, error.line) == ("bad.py", "FGI902", 2)

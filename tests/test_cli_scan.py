@@ -64,7 +64,8 @@ def test_unparsable_file_exits_2_names_the_line_and_others_are_still_scanned(tmp
 
 
 def test_undecodable_file_is_an_error_not_a_crash(tmp_path: Path) -> None:
-    (tmp_path / "latin.py").write_bytes(b"from torch.autograd import Function\nname = '\xe9t\xe9'\nclass A(Function):\n    pass\n")
+    (tmp_path / "latin.py").write_bytes(b"from torch.autograd import Function\nname = '\xe9t\xe9'\n"
+                                        b"class A(Function):\n    pass\n")
     code, _, err = run("scan", str(tmp_path))
     assert code == 2
     assert "latin.py" in err and "FGI901" in err

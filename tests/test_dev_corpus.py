@@ -187,7 +187,8 @@ def _invoke(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-OUTCOME_LINE = re.compile(r"^(?P<path>[^:]+\.py): (?P<qualname>[^:]+): (?P<outcome>rewritten|held-back|refused|ignored)\b(?P<rest>.*)$")
+OUTCOME_LINE = re.compile(r"^(?P<path>[^:]+\.py): (?P<qualname>[^:]+): "
+                          r"(?P<outcome>rewritten|held-back|refused|ignored)\b(?P<rest>.*)$")
 
 
 def _run_library(lib: str, tmp: Path) -> LibraryRun:
@@ -385,7 +386,7 @@ def _cases(spec: Spec, seed: int) -> list[dict]:
     cases = []
     for dtype_name in DTYPES:
         dtype = getattr(torch, dtype_name)
-        for v, variant in enumerate(spec.variants):
+        for variant in spec.variants:
             gen = torch.Generator().manual_seed(seed + len(cases))
             x = _x(spec.domain, dtype, gen)
             args, grads = [x], [True]
@@ -419,7 +420,7 @@ def _run_workers(jobs: dict[str, tuple[Path, Path, Path, str]]) -> dict[str, dic
         except subprocess.TimeoutExpired:
             proc.kill()
             output, _ = proc.communicate()
-            raise AssertionError(f"worker {name} timed out:\n{output[-4000:]}")
+            raise AssertionError(f"worker {name} timed out:\n{output[-4000:]}") from None
         assert proc.returncode == 0, f"worker {name} failed ({proc.returncode}):\n{output[-4000:]}"
         results[name] = torch.load(jobs[name][2])
     return results
@@ -470,8 +471,6 @@ def _ulps(a: Any, b: Any) -> Any:
 
 
 def _compare_grad(a: Any, b: Any, ulps: int, x: Any) -> str | None:
-    import torch
-
     if a is None or b is None:
         if a is None and b is None:
             return None
@@ -507,7 +506,7 @@ def _compare_class(label: str, cases: list[dict], orig: dict, new: dict, ulps: i
     if new.get("import_error"):
         return [f"{label}: the rewritten side does not import: {new['import_error']}"]
     problems = [f"{label}: isolation: {p}" for p in orig["isolation"] + new["isolation"]]
-    for case, o, n in zip(cases, orig["cases"], new["cases"]):
+    for case, o, n in zip(cases, orig["cases"], new["cases"], strict=True):
         where = f"{label} [{case['id']}]"
         x = case["args"][0]
         if o["error"]:
@@ -530,7 +529,7 @@ def _compare_class(label: str, cases: list[dict], orig: dict, new: dict, ulps: i
                                 f"rewritten {n['grad_error'] or 'ran'}")
             continue
         positions = [i for i, g in enumerate(case["grad"]) if g]
-        for i, go, gn in zip(positions, o["grads"], n["grads"]):
+        for i, go, gn in zip(positions, o["grads"], n["grads"], strict=True):
             diff = _compare_grad(go, gn, ulps, case["args"][i])
             if diff:
                 problems.append(f"{where}: gradient of argument {i}: {diff}")
@@ -565,7 +564,7 @@ def test_rewritten_classes_are_equivalent(lib: str, library_run: Callable[[str],
         torch.save(payload, cases_file)
         jobs[side] = (root, cases_file, results_file, "original" if side == "original" else "rewritten")
     results = _run_workers(jobs)
-    by_key = {side: dict(zip([(_module_name(p), q) for p, q in side_keys[side]], res["classes"]))
+    by_key = {side: dict(zip([(_module_name(p), q) for p, q in side_keys[side]], res["classes"], strict=True))
               for side, res in results.items()}
 
     problems: list[str] = []
@@ -677,7 +676,7 @@ def _run_case(cls: Any, case: dict) -> dict:
 
     def fresh() -> list[Any]:
         return [a.detach().clone().requires_grad_(g) if isinstance(a, torch.Tensor) else a
-                for a, g in zip(case["args"], case["grad"])]
+                for a, g in zip(case["args"], case["grad"], strict=True)]
 
     result: dict[str, Any] = {"error": None, "out": None, "out_nograd": None, "out_requires_grad": None,
                               "grads": [], "grad_error": None}
@@ -693,7 +692,7 @@ def _run_case(cls: Any, case: dict) -> dict:
         return result
     result["out"] = out.detach().clone() if isinstance(out, torch.Tensor) else out
     result["out_requires_grad"] = bool(getattr(out, "requires_grad", False))
-    inputs = [a for a, g in zip(args, case["grad"]) if g]
+    inputs = [a for a, g in zip(args, case["grad"], strict=True) if g]
     if not isinstance(out, torch.Tensor) or not out.is_floating_point():
         result["grad_error"] = f"output is {type(out).__name__} {getattr(out, 'dtype', '')}: no backward"
         return result

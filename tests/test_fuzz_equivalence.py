@@ -111,7 +111,7 @@ def _assert_same_value(a: torch.Tensor, b: torch.Tensor, what: str) -> None:
 
 def _assert_gradients(expected: list[Any], got: list[Any], out: torch.Tensor, ulps: int, what: str) -> None:
     assert len(expected) == len(got)
-    for position, (a, b) in enumerate(zip(expected, got)):
+    for position, (a, b) in enumerate(zip(expected, got, strict=True)):
         assert (a is None) == (b is None), f"{what}: gradient {position} is None on one side only"
         if a is None:
             continue
@@ -121,7 +121,8 @@ def _assert_gradients(expected: list[Any], got: list[Any], out: torch.Tensor, ul
         precision = max((a.dtype, out.dtype), key=lambda d: torch.finfo(d).eps)
         tolerance = ulps if a.shape == out.shape else max(ulps, BROADCAST_ULPS)
         measured = ulps_apart(a.detach(), b.detach(), precision)
-        assert measured <= tolerance, f"{what}: gradient {position} differs by {measured:.3g} ulps (tolerance {tolerance})"
+        assert measured <= tolerance, \
+            f"{what}: gradient {position} differs by {measured:.3g} ulps (tolerance {tolerance})"
 
 
 def _report_and_outcome(gen: Generated) -> tuple[Any, Any, bytes]:
@@ -144,7 +145,7 @@ def _check_original_against_truth(gen: Generated, original: dict[str, Any], seed
         value, expected = truth(gen, arguments, grad_output)
         _assert_same_value(out, value, f"original {dtype} forward vs the generator's formula")
         # one expected gradient per leaf: None for a hyper-parameter tensor that requires grad
-        expected = [None if e is None else e.to(a.dtype) for e, a in zip(expected, arguments)
+        expected = [None if e is None else e.to(a.dtype) for e, a in zip(expected, arguments, strict=True)
                     if isinstance(a, torch.Tensor) and a.requires_grad]
         _assert_gradients(expected, grads, out, TRUTH_ULPS, f"original {dtype} vs the generator's formula")
 
@@ -194,7 +195,8 @@ def test_rewrite_of_generated_class_is_equivalent(gen: Generated, seed: int) -> 
     COVERED.update(gen.features)
     report, outcome, rewritten = _report_and_outcome(gen)
     event(f"tool: {outcome.outcome}" + (f" ({report.fix})" if report.fix else f" ({report.code})"))
-    note(f"scan: {report.status} {report.code} {report.fix}: {report.reason}; rewrite: {outcome.outcome}: {outcome.reason}")
+    note(f"scan: {report.status} {report.code} {report.fix}: {report.reason}; "
+         f"rewrite: {outcome.outcome}: {outcome.reason}")
     original = _load(gen.source, "original")
 
     if gen.expect == "refuse":
@@ -219,7 +221,7 @@ def test_rewrite_of_generated_class_is_equivalent(gen: Generated, seed: int) -> 
     apply = original[gen.class_name].apply
     # a hyper-parameter tensor that requires grad gets no gradient (backward returns None)
     # (here on the original; _assert_gradients then requires None on every other side too)
-    leaf_inputs = [p for p, a in zip(gen.inputs, _arguments(gen, torch.float64, seed))
+    leaf_inputs = [p for p, a in zip(gen.inputs, _arguments(gen, torch.float64, seed), strict=True)
                    if isinstance(a, torch.Tensor) and a.requires_grad]
     hyper = [i for i, p in enumerate(leaf_inputs) if p.kind == "scalar_tensor"]
     for dtype in DTYPES:
@@ -261,7 +263,8 @@ def test_found_failure_stays_fixed(path: Path) -> None:
     result = rewrite_module(data, UNSAFE)
     outcomes = {o.qualname: o.outcome for o in result.outcomes}
     for report in reports:
-        assert outcomes[report.qualname] == ("rewritten" if report.status == "convertible" else "refused"), report.qualname
+        expected = "rewritten" if report.status == "convertible" else "refused"
+        assert outcomes[report.qualname] == expected, report.qualname
     if all(r.status == "refused" for r in reports):
         assert result.source == data
 

@@ -261,7 +261,8 @@ addEventListener('load', () => {
     headings: [...document.querySelectorAll('section.class > h2')].map(h => h.innerText),
     images: [...document.images].map(i => i.complete && i.naturalWidth > 0),
     external: performance.getEntriesByType('resource').map(r => r.name).filter(n => !n.startsWith('data:')),
-    contentsLinks: [...document.querySelectorAll('#contents a')].map(a => document.getElementById(a.hash.slice(1)) !== null),
+    contentsLinks: [...document.querySelectorAll('#contents a')]
+      .map(a => document.getElementById(a.hash.slice(1)) !== null),
     diffVisible: document.querySelector('.diff') !== null && document.querySelector('.diff').offsetHeight > 0,
   };
   const out = document.createElement('pre');

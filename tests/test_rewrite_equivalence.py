@@ -81,7 +81,8 @@ def _inputs(file: str, module: ModuleType, cls: str, dtype: torch.dtype, seed: i
     classes, index = find_function_classes(cst.parse_module((FIXTURES / file).read_bytes()))
     ir = extract(next(c for c in classes if c.qualname == cls), index)
     overrides = {name: TENSOR_CONSTANTS[name] for name in TENSOR_CONSTANTS}
-    overrides.update({name: (lambda x, f=factory: f(module, x)) for (f_, name), factory in SPECIAL.items() if f_ == file})
+    overrides.update({name: (lambda x, f=factory: f(module, x))
+                      for (f_, name), factory in SPECIAL.items() if f_ == file})
     from fgi_rewrite.verify.plan import argument_spec
 
     arguments, leaves, _ = make_arguments(argument_spec(ir), vars(module), dtype, seed, overrides)
@@ -142,7 +143,7 @@ def _compare(rewritten: Path, tag: str, file: str, qualname: str, function: str,
     assert new.__file__ != original.__file__
     apply_original = _resolve(original, qualname).apply
     fgi = getattr(new, function)
-    assert getattr(_resolve(new, qualname), "apply") is fgi  # the compatibility shim
+    assert _resolve(new, qualname).apply is fgi  # the compatibility shim
     for seed in range(3):
         args_a, leaves_a = _inputs(file, original, qualname, dtype, seed)
         args_b, leaves_b = _inputs(file, original, qualname, dtype, seed)
@@ -155,7 +156,7 @@ def _compare(rewritten: Path, tag: str, file: str, qualname: str, function: str,
                                   dtype=torch.float64).to(out_a.dtype)
         grads_a = torch.autograd.grad(out_a, leaves_a, grad_output, allow_unused=True)
         grads_b = torch.autograd.grad(out_b, leaves_b, grad_output, allow_unused=True)
-        for position, (ga, gb) in enumerate(zip(grads_a, grads_b)):
+        for position, (ga, gb) in enumerate(zip(grads_a, grads_b, strict=True)):
             assert (ga is None) == (gb is None), f"gradient {position} presence"
             if ga is None:
                 continue
@@ -207,7 +208,8 @@ def test_emitted_function_scripts_and_matches_under_no_grad(tmp_path: Path, fast
 
 
 @pytest.mark.parametrize("file,qualname,function", list(_cases()))
-def test_forward_mode_tangent_is_the_surrogate_gradient(rewritten: Path, file: str, qualname: str, function: str) -> None:
+def test_forward_mode_tangent_is_the_surrogate_gradient(rewritten: Path, file: str, qualname: str,
+                                                        function: str) -> None:
     """torch.func.jvp through the FGI function gives g(x) * t: factors carry no tangent of their
     own (torch.no_grad() does not stop forward-mode AD; .detach() does)."""
     stem = file[:-3]

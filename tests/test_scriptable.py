@@ -125,9 +125,9 @@ def test_emitted_function_scripts_and_survives_save_and_load(fixture: str, tmp_p
                             out = run(*leaves)
                         grads = torch.autograd.grad(out.sum(), leaves[0]) if out.requires_grad else ()
                         results.append((out.detach(), grads))
-                    for (value, grads), how in zip(results[1:], ("scripted", "loaded")):
+                    for (value, grads), how in zip(results[1:], ("scripted", "loaded"), strict=True):
                         assert _same_bits(value, results[0][0]), f"{name}: {how} value differs"
-                        assert all(_same_bits(a, b) for a, b in zip(grads, results[0][1])), \
+                        assert all(_same_bits(a, b) for a, b in zip(grads, results[0][1], strict=True)), \
                             f"{name}: {how} gradient differs"
             except (RuntimeError, torch.jit.frontend.FrontendError, AttributeError, TypeError) as error:
                 failures.append(f"{name}: {str(error).strip().splitlines()[0]}")

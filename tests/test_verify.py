@@ -96,7 +96,8 @@ def test_package_with_absolute_self_imports_runs_the_rewritten_twin(tmp_path: Pa
     package.mkdir()
     (package / "__init__.py").write_text("from snnlib.surrogate import Spike\n")
     (package / "surrogate.py").write_text(SPIKE)
-    (package / "layers.py").write_text("from snnlib.surrogate import Spike\n\ndef fire(x):\n    return Spike.apply(x, 2.0)\n")
+    (package / "layers.py").write_text("from snnlib.surrogate import Spike\n\n"
+                                       "def fire(x):\n    return Spike.apply(x, 2.0)\n")
     # A star-importer with a `spike` of its own: the rewrite names its function `_spike`, as
     # `rewrite` does, so nothing the importer had is shadowed.
     (package / "user.py").write_text("def spike(x):\n    return x\n\nfrom snnlib.surrogate import *\n")
@@ -107,7 +108,8 @@ def test_package_with_absolute_self_imports_runs_the_rewritten_twin(tmp_path: Pa
 
 
 def test_inputs_that_cannot_be_inferred_are_skipped_with_the_reason(tmp_path: Path) -> None:
-    needs_int = SPIKE.replace("ctx.alpha = alpha", "ctx.alpha = alpha\n        assert isinstance(alpha, int), 'alpha must be an int'")
+    needs_int = SPIKE.replace("ctx.alpha = alpha",
+                              "ctx.alpha = alpha\n        assert isinstance(alpha, int), 'alpha must be an int'")
     (tmp_path / "spike.py").write_text(needs_int)
     code, out, _ = run("verify", "--compat", "none", "--format", "json", "--dtype", "float32", str(tmp_path))
     entry = verdicts(out)["Spike"]

@@ -10,6 +10,7 @@ result marked interprocedural when grad_output was passed in).
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import cast
 
 import libcst as cst
 
@@ -248,7 +249,7 @@ class BackwardReader:
             elements = [e.value for e in target.elements]
             if isinstance(value, TupleValue) and len(value.items) == len(elements) \
                     and not (value.saved and value.open_ended):
-                for element, item in zip(elements, value.items):
+                for element, item in zip(elements, value.items, strict=True):
                     self._assign(element, item, stmt)
                 return
             starred = any(isinstance(e, cst.StarredElement) for e in elements)
@@ -420,15 +421,7 @@ class BackwardReader:
         if isinstance(node, cst.BinaryOperation):
             return self._binary(node)
         if isinstance(node, cst.UnaryOperation):
-            operand = self.expr(node.expression)
-            if not isinstance(operand, Linear):
-                return Const(node)
-            pattern = BY_OPERATOR.get(type(node.operator))
-            if pattern is not None:
-                return operand.with_op(ChainOp(pattern.op, None), smooth=False)
-            if isinstance(node.operator, cst.Plus):
-                return operand
-            raise Refusal("FGI102", f"backward is not linear in grad_output: {code_of(node)}", node)
+            return self._unary(node)
         if isinstance(node, (cst.Tuple, cst.List)):
             items = tuple(self.expr(e.value) for e in node.elements)
             if isinstance(node, cst.List) and any(isinstance(i, Linear) for i in items):
@@ -439,12 +432,7 @@ class BackwardReader:
         if isinstance(node, cst.Subscript):
             return self._subscript(node)
         if isinstance(node, cst.Comparison):
-            if all(isinstance(c.operator, (cst.Is, cst.IsNot)) for c in node.comparisons):
-                return Const(node)  # `grad is None`: a question about presence, not about values
-            values = [self.expr(node.left)] + [self.expr(c.comparator) for c in node.comparisons]
-            if any(isinstance(v, Linear) for v in values):
-                raise Refusal("FGI102", f"backward compares grad_output: {code_of(node)}", node)
-            return Const(node)
+            return self._comparison(node)
         if isinstance(node, cst.IfExp):
             if isinstance(self.expr(node.test), Linear):
                 raise Refusal("FGI102", f"backward branches on grad_output: {code_of(node)}", node)
@@ -456,7 +444,27 @@ class BackwardReader:
             return Const(node)
         # Lambdas, comprehensions, f-strings, ...: fine as long as grad_output is not inside.
         if self._mentions_gradient(node):
-            raise Refusal("FGI111", f"gradient used in an expression the analysis does not follow: {code_of(node)[:60]}", node)
+            raise Refusal("FGI111", "gradient used in an expression the analysis does not follow: "
+                          f"{code_of(node)[:60]}", node)
+        return Const(node)
+
+    def _unary(self, node: cst.UnaryOperation) -> Value:
+        operand = self.expr(node.expression)
+        if not isinstance(operand, Linear):
+            return Const(node)
+        pattern = BY_OPERATOR.get(type(node.operator))
+        if pattern is not None:
+            return operand.with_op(ChainOp(pattern.op, None), smooth=False)
+        if isinstance(node.operator, cst.Plus):
+            return operand
+        raise Refusal("FGI102", f"backward is not linear in grad_output: {code_of(node)}", node)
+
+    def _comparison(self, node: cst.Comparison) -> Value:
+        if all(isinstance(c.operator, (cst.Is, cst.IsNot)) for c in node.comparisons):
+            return Const(node)  # `grad is None`: a question about presence, not about values
+        values = [self.expr(node.left)] + [self.expr(c.comparator) for c in node.comparisons]
+        if any(isinstance(v, Linear) for v in values):
+            raise Refusal("FGI102", f"backward compares grad_output: {code_of(node)}", node)
         return Const(node)
 
     def _mentions_gradient(self, node: cst.CSTNode) -> bool:
@@ -496,7 +504,8 @@ class BackwardReader:
         if (isinstance(left, TupleValue) or isinstance(right, TupleValue)) and not repetition:
             # `x = ctx.saved_tensors` (no unpacking) used as a tensor: backward fails as written,
             # and the rewrite must not move that failure into forward.
-            raise Refusal("FGI108", f"backward cannot run as written: arithmetic on a tuple: {code_of(node)[:60]}", node)
+            raise Refusal("FGI108", f"backward cannot run as written: arithmetic on a tuple: {code_of(node)[:60]}",
+                          node)
         left_lin, right_lin = isinstance(left, Linear), isinstance(right, Linear)
         if not left_lin and not right_lin:
             return Const(node)
@@ -509,7 +518,8 @@ class BackwardReader:
             if left_lin and right_lin:
                 raise Refusal("FGI102", f"backward is not linear in grad_output: {text}", node)
             if right_lin and not pattern.commutative:
-                raise Refusal("FGI102", f"backward is not linear in grad_output: grad_output on the right: {text}", node)
+                raise Refusal("FGI102", f"backward is not linear in grad_output: grad_output on the right: {text}",
+                              node)
             lin, other = (left, node.right) if left_lin else (right, node.left)
             assert isinstance(lin, Linear)
             return self._link(lin, pattern, other)
@@ -575,12 +585,14 @@ class BackwardReader:
         if not lin_args:
             return Const(node)
         if qualified and qualified.startswith("torch.ops."):
-            raise Refusal("FGI107", f"backward passes grad_output to the extension op {name}(), whose semantics cannot be read", node)
+            raise Refusal("FGI107", f"backward passes grad_output to the extension op {name}(), whose semantics "
+                          "cannot be read", node)
         if qualified and (qualified.startswith("torch.") or name.startswith(TORCH_PREFIXES)):
             return self._torch_function(node, short, args)
         if short in MIXING_ELEMENTS:
             raise Refusal("FGI103", f"backward is not elementwise: {code_of(node)[:80]}", node)
-        raise Refusal("FGI107", f"backward passes grad_output to {name or code_of(func)}(), whose source is not in the files given", node)
+        raise Refusal("FGI107", f"backward passes grad_output to {name or code_of(func)}(), whose source is not in "
+                      "the files given", node)
 
     def _method_on_gradient(self, node: cst.Call, receiver: Linear, method: str, args: list[Value]) -> Value:
         text = code_of(node)
@@ -701,12 +713,12 @@ class BackwardReader:
             params = params[1:]
         reader = BackwardReader(self.index, set(), self.ctx_name, self.owner, self.depth + 1, self.local_classes)
         bound: dict[str, Value] = {}
-        positional = [(a, v) for a, v in zip(call.args, args) if a.keyword is None and not a.star]
+        positional = [(a, v) for a, v in zip(call.args, args, strict=True) if a.keyword is None and not a.star]
         if any(a.star for a in call.args):
             if passes_gradient:
                 raise Refusal("FGI111", f"gradient passed with * to {helper.name.value}()", call)
             return Const(call)
-        for param, (_, value) in zip(params, positional):
+        for param, (_, value) in zip(params, positional, strict=False):
             bound[param.name.value] = value
         for arg in call.args:
             if arg.keyword is not None:
@@ -736,7 +748,7 @@ def _leading_dims(node: cst.BaseExpression) -> bool:
     if isinstance(node, (cst.Tuple, cst.List)):
         values = [e.value for e in node.elements]
         return all(isinstance(v, cst.Integer) for v in values) and \
-            [int(v.value) for v in values] == list(range(len(values)))  # type: ignore[union-attr]
+            [int(cast(cst.Integer, v).value) for v in values] == list(range(len(values)))  # cast: all() checked
     return False
 
 
@@ -805,7 +817,7 @@ def _merge(a: Value | None, b: Value | None) -> Value | None:
     if a is b or a == b:
         return a
     if isinstance(a, TupleValue) and isinstance(b, TupleValue) and len(a.items) == len(b.items):
-        return TupleValue(tuple(_merge(x, y) or Const() for x, y in zip(a.items, b.items)))
+        return TupleValue(tuple(_merge(x, y) or Const() for x, y in zip(a.items, b.items, strict=True)))
     if isinstance(a, Linear) or isinstance(b, Linear):
         lin = a if isinstance(a, Linear) else b
         assert isinstance(lin, Linear)
@@ -824,7 +836,7 @@ def _same_chain(a: Linear, b: Linear) -> bool:
     if a.chain is None or b.chain is None or len(a.chain) != len(b.chain):
         return False
     return all(x.op == y.op and (x.operand is None or y.operand is not None and x.operand.deep_equals(y.operand))
-               for x, y in zip(a.chain, b.chain)) and (a.reduced is None) == (b.reduced is None)
+               for x, y in zip(a.chain, b.chain, strict=True)) and (a.reduced is None) == (b.reduced is None)
 
 
 def merge_all(values: list[Value]) -> Value:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
+from typing import Literal, TypeGuard, cast
 
 import libcst as cst
 
@@ -13,6 +14,7 @@ from fgi_rewrite.analysis.forward import read_forward
 from fgi_rewrite.analysis.ir import Const, FunctionIR, InputGradient, Refusal, TupleValue, Value
 from fgi_rewrite.analysis.operations import PIECEWISE_LINEAR, STEP_FUNCTIONS, STOCHASTIC
 from fgi_rewrite.analysis.syntax import mentions, scope_of, without_numbers
+from fgi_rewrite.model import Role
 
 
 def find_method(
@@ -122,16 +124,18 @@ def ctx_attribute_pairs(node: cst.Assign, ctx: str | None) -> list[tuple[str, cs
     for assign_target in node.targets:
         target, value = assign_target.target, node.value
         if _is_ctx_attribute(target, ctx):
-            pairs.append((target.attr.value, value))  # type: ignore[union-attr]
+            pairs.append((target.attr.value, value))
         elif isinstance(target, (cst.Tuple, cst.List)) and isinstance(value, (cst.Tuple, cst.List)) \
                 and len(target.elements) == len(value.elements) \
                 and all(_is_ctx_attribute(e.value, ctx) for e in target.elements) \
                 and not any(isinstance(e, cst.StarredElement) for e in value.elements):
-            pairs.extend((t.value.attr.value, v.value) for t, v in zip(target.elements, value.elements))  # type: ignore
+            # cast: every target element is a ctx attribute (checked by the all() above)
+            pairs.extend((cast(cst.Attribute, t.value).attr.value, v.value)
+                         for t, v in zip(target.elements, value.elements, strict=True))
     return pairs
 
 
-def _is_ctx_attribute(node: cst.BaseExpression, ctx: str | None) -> bool:
+def _is_ctx_attribute(node: cst.BaseExpression, ctx: str | None) -> TypeGuard[cst.Attribute]:
     return isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == ctx
 
 
@@ -161,12 +165,15 @@ def _resolve_alias(value: cst.BaseExpression, fn: cst.FunctionDef) -> cst.BaseEx
         if assigned is None:
             break
         value = assigned
-    if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and value.func.attr.value in ("clone", "detach"):
+    if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) \
+            and value.func.attr.value in ("clone", "detach"):
         return _resolve_alias(value.func.value, fn)
     return value
 
 
-def extract(info: ClassInfo, index: ModuleIndex) -> FunctionIR:
+def _methods(info: ClassInfo, index: ModuleIndex
+             ) -> tuple[cst.FunctionDef, cst.FunctionDef, cst.ClassDef | None, cst.FunctionDef | None]:
+    """forward, backward, the class defining backward, and setup_context (or None)."""
     forward, _, foreign_fwd = find_method(info.node, "forward", index)
     backward, backward_owner, foreign_bwd = find_method(info.node, "backward", index)
     setup, _, _ = find_method(info.node, "setup_context", index)
@@ -178,24 +185,14 @@ def extract(info: ClassInfo, index: ModuleIndex) -> FunctionIR:
         outside = [f for f in foreign_fwd if f not in FUNCTION_BASES]
         where = f" (inherited from {outside[0]}, outside the files given)" if outside else ""
         raise Refusal("FGI109", f"no forward found{where}", info.node)
+    return forward, backward, backward_owner, setup
 
-    forward_params = _params(forward)
-    # A forward without @staticmethod is still called with ctx first by torch (old-style
-    # classes instantiated once); with setup_context, forward takes the inputs alone.
-    style = "setup_context" if setup is not None else "ctx"
-    if style == "ctx":
-        if not forward_params and forward.params.star_arg is None:
-            raise Refusal("FGI111", "forward takes no ctx argument", forward)
-        ctx_name = forward_params[0].name.value if forward_params else "ctx"
-        input_params = forward_params[1:]
-    else:
-        setup_params = _params(setup)
-        ctx_name = setup_params[0].name.value if setup_params else "ctx"
-        input_params = forward_params
-    star = forward.params.star_arg
-    variadic = isinstance(star, cst.Param)
 
-    facts = _ForwardFacts(ctx_name if style == "ctx" else None)
+def _forward_facts(forward: cst.FunctionDef, setup: cst.FunctionDef | None, ctx_name: str,
+                   index: ModuleIndex) -> _ForwardFacts:
+    """What forward does, with what setup_context saves and what the helpers forward calls do.
+    ctx_name: forward's ctx parameter, or setup_context's where there is one (forward has none)."""
+    facts = _ForwardFacts(ctx_name if setup is None else None)
     forward.visit(facts)
     if setup is not None:
         setup_facts = _ForwardFacts(ctx_name)
@@ -213,11 +210,12 @@ def extract(info: ClassInfo, index: ModuleIndex) -> FunctionIR:
             facts.step = facts.step or helper_facts.step
             facts.stochastic = facts.stochastic or helper_facts.stochastic
             facts.piecewise = facts.piecewise or helper_facts.piecewise
-    if facts.mark_dirty is not None:
-        raise Refusal("FGI105", f"forward modifies an input in place: {code_of(facts.mark_dirty)}", facts.mark_dirty)
+    return facts
 
-    value = _forward_returns_value(facts, forward)
-    outputs = len(value.elements) if isinstance(value, (cst.Tuple,)) else 1
+
+def _check_marked_outputs(facts: _ForwardFacts, value: cst.BaseExpression, outputs: int,
+                          setup: cst.FunctionDef | None) -> None:
+    """Refuse a forward that marks something non-differentiable (FGI113, FGI116)."""
     if outputs == 1 and facts.non_differentiable:
         marked = facts.non_differentiable[0]
         setup_output = _params(setup)[2].name.value if setup is not None and len(_params(setup)) == 3 else None
@@ -228,6 +226,58 @@ def extract(info: ClassInfo, index: ModuleIndex) -> FunctionIR:
         # not require grad afterwards, which FGI must reproduce.
         raise Refusal("FGI116", f"forward marks {code_of(marked)[:40]} non-differentiable, not matched to its output",
                       marked)
+
+
+def _input_gradients(names: list[str], defaults: list[str | None], gradients: list[Value], variadic: bool,
+                     backward: cst.FunctionDef) -> tuple[list[InputGradient], list[str]]:
+    """Each input's role and gradient, and the inputs whose gradient is an explicit zero."""
+    inputs: list[InputGradient] = []
+    zero_gradients: list[str] = []
+    for position, name in enumerate(names):
+        gradient: Value = gradients[position] if position < len(gradients) else Const(cst.Name("None"))
+        role: Role | None = "variadic" if variadic and position == len(names) - 1 else None
+        if isinstance(gradient, TupleValue):
+            raise Refusal("FGI111", f"gradient of {name} is a tuple", backward)
+        if isinstance(gradient, Const):
+            if not (gradient.is_none or _is_zeros_like(gradient.node)):
+                raise Refusal("FGI102", f"gradient of {name} does not depend on grad_output", backward)
+            if not gradient.is_none:
+                zero_gradients.append(name)
+            inputs.append(InputGradient(name, role or "constant", None, defaults[position]))
+            continue
+        if gradient.index is not None:
+            raise Refusal("FGI103", f"backward is not elementwise: gradient of {name} is read through an index",
+                          backward)
+        role = role or ("broadcast" if gradient.reduced is not None else "differentiable")
+        inputs.append(InputGradient(name, role, gradient, defaults[position]))
+    return inputs, zero_gradients
+
+
+def extract(info: ClassInfo, index: ModuleIndex) -> FunctionIR:
+    forward, backward, backward_owner, setup = _methods(info, index)
+    forward_params = _params(forward)
+    # A forward without @staticmethod is still called with ctx first by torch (old-style
+    # classes instantiated once); with setup_context, forward takes the inputs alone.
+    style: Literal["ctx", "setup_context"] = "ctx" if setup is None else "setup_context"
+    if setup is None:
+        if not forward_params and forward.params.star_arg is None:
+            raise Refusal("FGI111", "forward takes no ctx argument", forward)
+        ctx_name = forward_params[0].name.value if forward_params else "ctx"
+        input_params = forward_params[1:]
+    else:
+        setup_params = _params(setup)
+        ctx_name = setup_params[0].name.value if setup_params else "ctx"
+        input_params = forward_params
+    star = forward.params.star_arg
+    variadic = isinstance(star, cst.Param)
+
+    facts = _forward_facts(forward, setup, ctx_name, index)
+    if facts.mark_dirty is not None:
+        raise Refusal("FGI105", f"forward modifies an input in place: {code_of(facts.mark_dirty)}", facts.mark_dirty)
+
+    value = _forward_returns_value(facts, forward)
+    outputs = len(value.elements) if isinstance(value, (cst.Tuple,)) else 1
+    _check_marked_outputs(facts, value, outputs, setup)
 
     for method in (forward, backward):
         if any(isinstance(d.decorator, cst.Name) and d.decorator.value == "classmethod" for d in method.decorators):
@@ -246,7 +296,8 @@ def extract(info: ClassInfo, index: ModuleIndex) -> FunctionIR:
         count = max(len(used), outputs - len(facts.non_differentiable))
         if count > 1:
             raise Refusal("FGI101", f"{count} differentiable outputs", backward)
-        raise Refusal("FGI101", f"{max(outputs, len(grad_names))} outputs, one differentiable: not supported yet", backward)
+        raise Refusal("FGI101", f"{max(outputs, len(grad_names))} outputs, one differentiable: not supported yet",
+                      backward)
 
     local_classes = tuple(c for c in (info.node, backward_owner) if c is not None)
     saved = tuple(_resolve_alias(e, forward) for e in facts.saved)
@@ -255,7 +306,7 @@ def extract(info: ClassInfo, index: ModuleIndex) -> FunctionIR:
                             saved=saved, ctx_attributes=attributes, saved_known=facts.save_calls == 1)
     returns = reader.run(backward.body)
     result = merge_all(returns)
-    gradients = list(result.items) if isinstance(result, TupleValue) else [result]
+    gradients: list[Value] = list(result.items) if isinstance(result, TupleValue) else [result]
 
     open_ended = isinstance(result, TupleValue) and result.open_ended
     if not variadic and not open_ended and len(gradients) != len(input_params):
@@ -279,24 +330,7 @@ def extract(info: ClassInfo, index: ModuleIndex) -> FunctionIR:
         names.append(star.name.value)
         defaults.append(None)
 
-    inputs: list[InputGradient] = []
-    zero_gradients: list[str] = []
-    for position, name in enumerate(names):
-        gradient: Value = gradients[position] if position < len(gradients) else Const(cst.Name("None"))
-        role = "variadic" if variadic and position == len(names) - 1 else None
-        if isinstance(gradient, TupleValue):
-            raise Refusal("FGI111", f"gradient of {name} is a tuple", backward)
-        if isinstance(gradient, Const):
-            if not (gradient.is_none or _is_zeros_like(gradient.node)):
-                raise Refusal("FGI102", f"gradient of {name} does not depend on grad_output", backward)
-            if not gradient.is_none:
-                zero_gradients.append(name)
-            inputs.append(InputGradient(name, role or "constant", None, defaults[position]))
-            continue
-        if gradient.index is not None:
-            raise Refusal("FGI103", f"backward is not elementwise: gradient of {name} is read through an index", backward)
-        role = role or ("broadcast" if gradient.reduced is not None else "differentiable")
-        inputs.append(InputGradient(name, role, gradient, defaults[position]))  # type: ignore[arg-type]
+    inputs, zero_gradients = _input_gradients(names, defaults, gradients, variadic, backward)
 
     differentiable = [i for i in inputs if i.gradient is not None]
     if not differentiable:
@@ -314,7 +348,7 @@ def extract(info: ClassInfo, index: ModuleIndex) -> FunctionIR:
     resolved = _resolve_alias(value, forward)
     returns_input = resolved.value if isinstance(resolved, cst.Name) and resolved.value in names else None
     return FunctionIR(
-        forward_style=style,  # type: ignore[arg-type]
+        forward_style=style,
         ctx_name=ctx_name,
         inputs=inputs,
         saved=facts.saved,

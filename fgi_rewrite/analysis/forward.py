@@ -192,7 +192,7 @@ class ForwardReader:
             index = self._index(target)
             if index is None and (base.inputs | value.inputs) & self.differentiable:
                 self._not_elementwise(base.join(value), target)
-            mask = target.slice[0].slice.value if index is not None else None  # type: ignore[union-attr]
+            mask = _single_index(target) if index is not None else None
             if value.picked is not None and (mask is None or not value.picked.deep_equals(mask)):
                 self._not_elementwise(value.join(base), target)
             if value.reshaped:
@@ -206,9 +206,10 @@ class ForwardReader:
 
     def _index(self, target: cst.Subscript) -> Dep | None:
         """The index of an elementwise masked write, or None when it picks positions."""
-        if len(target.slice) != 1 or not isinstance(target.slice[0].slice, cst.Index):
+        expression = _single_index(target)
+        if expression is None:
             return None
-        index = self.expr(target.slice[0].slice.value)
+        index = self.expr(expression)
         return index if index.dtype == "bool" and index.inputs else None
 
     # ------------------------------------------------------------------ expressions
@@ -221,15 +222,7 @@ class ForwardReader:
         if isinstance(node, (cst.Integer, cst.Float)):
             return _LITERAL
         if isinstance(node, (cst.BinaryOperation, cst.BooleanOperation)):
-            left, right = self.expr(node.left), self.expr(node.right)
-            self._meet([left, right], node)
-            joined = left.join(right)
-            if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.MatrixMultiply):
-                self._not_elementwise(joined, node)
-            if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Divide) \
-                    and joined.dtype == "bool":
-                return replace(joined, dtype="fixed")
-            return joined
+            return self._operation(node)
         if isinstance(node, cst.UnaryOperation):
             operand = self.expr(node.expression)
             return operand if not isinstance(node.operator, cst.Not) else replace(operand, dtype="unknown")
@@ -246,16 +239,7 @@ class ForwardReader:
         if isinstance(node, cst.Call):
             return self._call(node)
         if isinstance(node, cst.Subscript):
-            base = self.expr(node.value)
-            for element in node.slice:
-                if isinstance(element.slice, cst.Index):
-                    self.expr(element.slice.value)
-            if not base.inputs & self.differentiable:
-                return Dep(base.inputs, base.dtype if base.inputs else "unknown")
-            mask = self._index(node)
-            if mask is None or base.displaced:
-                self._not_elementwise(base, node)
-            return Dep(base.inputs | mask.inputs, base.dtype, picked=node.slice[0].slice.value)  # type: ignore
+            return self._subscript(node)
         if isinstance(node, (cst.Tuple, cst.List)):
             joined = Dep()
             for element in node.elements:
@@ -268,6 +252,30 @@ class ForwardReader:
         if used & self.differentiable:
             self.unproven.append(f"forward uses {sorted(used)[0]} in {type(node).__name__}")
         return Dep(used, "unknown")
+
+    def _operation(self, node: cst.BinaryOperation | cst.BooleanOperation) -> Dep:
+        left, right = self.expr(node.left), self.expr(node.right)
+        self._meet([left, right], node)
+        joined = left.join(right)
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.MatrixMultiply):
+            self._not_elementwise(joined, node)
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Divide) \
+                and joined.dtype == "bool":
+            return replace(joined, dtype="fixed")
+        return joined
+
+    def _subscript(self, node: cst.Subscript) -> Dep:
+        base = self.expr(node.value)
+        for element in node.slice:
+            if isinstance(element.slice, cst.Index):
+                self.expr(element.slice.value)
+        if not base.inputs & self.differentiable:
+            return Dep(base.inputs, base.dtype if base.inputs else "unknown")
+        mask = self._index(node)
+        if mask is None or base.displaced:
+            self._not_elementwise(base, node)
+        assert mask is not None  # else _not_elementwise raised: base reads a differentiable input
+        return Dep(base.inputs | mask.inputs, base.dtype, picked=_single_index(node))
 
     def _inputs_in(self, node: cst.CSTNode) -> frozenset[str]:
         found: set[str] = set()
@@ -425,10 +433,10 @@ class ForwardReader:
             return self._unknown(node, args)
         params = [*helper.params.posonly_params, *helper.params.params, *helper.params.kwonly_params]
         bound: dict[str, Dep] = {}
-        for param, (arg, value) in zip(params, zip(node.args, args)):
+        for param, (arg, value) in zip(params, zip(node.args, args, strict=True), strict=False):
             if arg.keyword is None:
                 bound[param.name.value] = value
-        for arg, value in zip(node.args, args):
+        for arg, value in zip(node.args, args, strict=True):
             if arg.keyword is not None:
                 bound[arg.keyword.value] = value
         for param in params:
@@ -468,6 +476,12 @@ class ForwardReader:
         names = sorted(value.inputs & self.differentiable)
         if names:
             raise Refusal("FGI112", f"forward is not elementwise in {names[0]}: {code_of(node).strip()[:80]}", node)
+
+
+def _single_index(target: cst.Subscript) -> cst.BaseExpression | None:
+    """The expression of a subscript's one plain index; None for a slice or several indices."""
+    element = target.slice[0].slice if len(target.slice) == 1 else None
+    return element.value if isinstance(element, cst.Index) else None
 
 
 def _join_all(values: list[Dep]) -> Dep:

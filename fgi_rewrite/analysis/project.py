@@ -78,7 +78,8 @@ def project_context(files: list[Path]) -> dict[Path, FileContext]:
             if module in by_module and by_module[module] != resolved[file] and name.encode() in classes:
                 subclassed.setdefault(by_module[module], set()).add(name)
                 function_bases.setdefault(resolved[file], set()).add(spelling)
-    return {path: FileContext(path in star, frozenset(subclassed.get(path, ())), frozenset(function_bases.get(path, ())))
+    return {path: FileContext(path in star, frozenset(subclassed.get(path, ())),
+                              frozenset(function_bases.get(path, ())))
             for path in resolved.values()}
 
 

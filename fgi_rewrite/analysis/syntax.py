@@ -9,6 +9,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import libcst as cst
 
@@ -265,4 +266,5 @@ class _NumberConstants(cst.CSTTransformer):
 
 def without_numbers(node: cst.CSTNode, constants: frozenset[str]) -> cst.CSTNode:
     """node with every read of a numeric constant replaced by a literal."""
-    return node.visit(_NumberConstants(constants)) if constants else node
+    # cast: the transformer only swaps names for literals, it never removes or flattens the node
+    return cast(cst.CSTNode, node.visit(_NumberConstants(constants))) if constants else node

@@ -132,7 +132,7 @@ def differences(contenders: list[Contender], function: str, size: str) -> list[D
             gradient: float | None = None
             note = None
             if grads is not None and ref_grads is not None:
-                deltas = [_max_abs(g, r) for g, r in zip(grads, ref_grads)]
+                deltas = [_max_abs(g, r) for g, r in zip(grads, ref_grads, strict=True)]
                 gradient = None if any(d is None for d in deltas) else max((d for d in deltas if d is not None),
                                                                           default=0.0)
             if output is None or (grads is not None and gradient is None):

@@ -3,9 +3,10 @@
 The original class and its FGI rewrite are both executed from source in this process: the
 built-in Gaussian spike from `surrogate.SOURCE`, or a user's file given as `PATH::Class`.
 The rewrite is the real emitter's output (`rewrite_module`): with the inference fast path
-(the default), without it, and in the paper's grouping (`--style paper`). Rewritten sources live only in memory; they are registered with
-`linecache` under a name of their own, because `torch.jit.script` reads a function's source
-through `inspect`, which finds exec'd code nowhere else.
+(the default), without it, and in the paper's grouping (`--style paper`). Rewritten sources
+live only in memory; they are registered with `linecache` under a name of their own, because
+`torch.jit.script` reads a function's source through `inspect`, which finds exec'd code
+nowhere else.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from fgi_rewrite.bench.functions import ALL_VARIANTS
 from fgi_rewrite.bench.results import Row, write_atomic
 
 
-def _pyplot():  # type: ignore[no-untyped-def]
+def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")  # no display: files only
@@ -24,7 +24,7 @@ def _pyplot():  # type: ignore[no-untyped-def]
     return plt
 
 
-def _save(figure, path: Path) -> None:  # type: ignore[no-untyped-def]
+def _save(figure, path: Path) -> None:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=120)
     _pyplot().close(figure)
@@ -35,7 +35,7 @@ def plot_losses(losses: dict[str, list[float]], path: Path, title: str) -> None:
     """Both loss curves on one axis: where FGI equals the custom Function they coincide."""
     plt = _pyplot()
     figure, ax = plt.subplots(figsize=(6, 3.5))
-    for style, (name, curve) in zip(("-", "--"), losses.items()):
+    for style, (name, curve) in zip(("-", "--"), losses.items(), strict=True):
         ax.plot(range(1, len(curve) + 1), curve, style, label=name, linewidth=1)
     ax.set_xlabel("step")
     ax.set_ylabel("training loss")
@@ -81,7 +81,7 @@ def plot(rows: list[Row], path: Path, title: str) -> None:
     handles, labels = axes[0][0].get_legend_handles_labels()
     for row_axes in axes:
         for ax in row_axes:
-            for handle, label in zip(*ax.get_legend_handles_labels()):
+            for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
                 if label not in labels:
                     handles.append(handle)
                     labels.append(label)

@@ -69,7 +69,7 @@ class Timing:
     def speedup(self, task: Hashable, baseline: Hashable) -> Spread:
         """Per round: median time of the baseline / median time of the task."""
         ratios = [statistics.median(base) / statistics.median(mine)
-                  for base, mine in zip(self.samples[baseline], self.samples[task])]
+                  for base, mine in zip(self.samples[baseline], self.samples[task], strict=True)]
         return Spread.of(ratios)
 
 

@@ -83,7 +83,7 @@ def train(function: SpikeFunction, data: Dataset, settings: TrainSettings,
             advance()
         curves[name] = losses
         accuracy[name] = _accuracy(model, test_x, test_y, 256)
-    gaps = [abs(a - b) for a, b in zip(curves[CUSTOM], curves[FGI])]
+    gaps = [abs(a - b) for a, b in zip(curves[CUSTOM], curves[FGI], strict=True)]
     equal = next((step for step, gap in enumerate(gaps) if not gap <= settings.tolerance), len(gaps))
     return {
         "data": data.name, "train_size": len(data.train_y), "test_size": len(data.test_y),

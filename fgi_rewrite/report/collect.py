@@ -155,7 +155,8 @@ def _analyse(path: Path, shown: str, rewrite_options: Any) -> tuple[_File | None
     try:
         rewritten = rewrite_module(data, rewrite_options, parsed)
     except Exception as error:  # noqa: BLE001 - a bug of ours: the file is shown unchanged, the error listed
-        errors.append(FileError(shown, None, None, "FGI903", f"internal error rewriting: {type(error).__name__}: {error}"))
+        errors.append(FileError(shown, None, None, "FGI903",
+                                f"internal error rewriting: {type(error).__name__}: {error}"))
         return _File(path, shown, data, data, reports, []), errors
     return _File(path, shown, data, rewritten.source, reports, rewritten.outcomes), errors
 

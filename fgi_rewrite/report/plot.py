@@ -18,7 +18,7 @@ def largest_differences(curves: dict[str, Any]) -> tuple[float, float]:
 
     def largest(a: list[float], b: list[float]) -> float:
         worst = 0.0
-        for left, right in zip(a, b):
+        for left, right in zip(a, b, strict=True):
             if math.isfinite(left) and math.isfinite(right):
                 worst = max(worst, abs(left - right))
             elif math.isfinite(left) != math.isfinite(right):

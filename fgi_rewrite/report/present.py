@@ -51,7 +51,8 @@ def summary_cards(report: Report) -> list[tuple[str, str, str, str]]:
             ("Different", str(v["different"]), "verified", "bad" if v["different"] else "muted"),
             ("Skipped", str(v["skipped"]), "not verified", "muted"),
             ("Verify errors", str(v["error"]), "", "bad" if v["error"] else "muted"),
-            ("Hazards", str(s["hazards"]), f"in {s['classes_with_hazards']} classes: non-finite values, second derivatives",
+            ("Hazards", str(s["hazards"]),
+             f"in {s['classes_with_hazards']} classes: non-finite values, second derivatives",
              "warn" if s["hazards"] else "muted"),
         ]
     else:
@@ -132,7 +133,8 @@ def verification_rows(verdict: Any) -> list[tuple[str, str]]:
     rows = [("result", f"{verdict.status}: {verdict.reason}")]
     if verdict.runs:
         rows.append(("runs", str(verdict.runs)))
-        rows.append(("largest gradient difference", f"{verdict.max_ulps:.3g} ulps (tolerance {verdict.tolerance_ulps})"))
+        rows.append(("largest gradient difference",
+                     f"{verdict.max_ulps:.3g} ulps (tolerance {verdict.tolerance_ulps})"))
     if verdict.arguments:
         rows.append(("arguments", "; ".join(verdict.arguments)))
     rows += [("note", note) for note in verdict.notes]

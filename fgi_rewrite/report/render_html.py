@@ -43,7 +43,8 @@ h1 { font-size: 28px; margin: 0 0 6px; }
 h2 { font-size: 21px; margin: 44px 0 14px; padding-bottom: 6px; border-bottom: 1px solid var(--line); }
 h3 { font-size: 13px; margin: 24px 0 8px; color: var(--muted); text-transform: uppercase; letter-spacing: .06em; }
 a { color: var(--info); text-decoration: none; } a:hover { text-decoration: underline; }
-code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", monospace; font-size: 13px; }
+code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", monospace;
+  font-size: 13px; }
 .meta { color: var(--muted); margin: 2px 0; }
 .notice { background: var(--info-bg); border-left: 4px solid var(--info); padding: 10px 14px; margin: 16px 0;
   border-radius: 4px; }
@@ -72,7 +73,8 @@ section.class { margin-top: 56px; }
 section.class > h2 { border-bottom: 2px solid var(--fg); }
 section.class > h2 .where { font-size: 14px; font-weight: 400; color: var(--muted); margin-left: 8px; }
 .diff { border: 1px solid var(--line); border-radius: 6px; overflow-x: auto; }
-.diff table { width: 100%; font: 12.5px/1.45 ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", monospace; }
+.diff table { width: 100%;
+  font: 12.5px/1.45 ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", monospace; }
 .diff td { padding: 0 8px; }
 .diff td.n { color: #8c959f; text-align: right; width: 1%; white-space: nowrap; user-select: none; }
 .diff td.s { width: 1%; color: #8c959f; user-select: none; }
@@ -180,7 +182,8 @@ def _summary(report: Report) -> str:
 
 
 def _contents(report: Report) -> str:
-    rows = [[str(n), f'<a href="#{e.anchor}">{escape(e.report.qualname)}</a>', f'<span class="mono">{escape(location(e))}</span>',
+    rows = [[str(n), f'<a href="#{e.anchor}">{escape(e.report.qualname)}</a>',
+             f'<span class="mono">{escape(location(e))}</span>',
              _badge(e.report.status) + f' <code>{escape(e.report.code)}</code>', _badge(e.outcome),
              _badge(verify_status(e, report))]
             for n, e in enumerate(report.classes, 1)]
@@ -233,7 +236,8 @@ def _class_section(entry: ClassEntry, report: Report, pngs: dict[str, bytes], hi
     facts += [("note", escape(note)) for note in r.notes]
     facts.append(("rewrite", _badge(entry.outcome) + " " + escape(rewrite_line(entry))))
     parts = [f'<section class="class" id="{entry.anchor}">',
-             f'<h2>{escape(r.qualname)} <span class="where">{escape(r.path)}</span></h2>', _facts(facts), "<h3>Diff</h3>"]
+             f'<h2>{escape(r.qualname)} <span class="where">{escape(r.path)}</span></h2>', _facts(facts),
+             "<h3>Diff</h3>"]
     if entry.hunks and entry.diff is not None:
         parts.append(_diff_table(entry.diff, entry.hunks, highlighter))
     else:

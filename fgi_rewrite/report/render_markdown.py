@@ -92,7 +92,8 @@ def _class_section(entry: ClassEntry, report: Report, plots: dict[str, str]) -> 
     if entry.anchor in plots:
         lines += ["### Value and surrogate derivative", "",
                   f"![forward value and surrogate derivative of {r.qualname}, original and FGI]({plots[entry.anchor]})",
-                  "", "Original: wide pale line; FGI: dashed line. " + plot_caption(verdict.curves, verdict.arguments), ""]
+                  "", "Original: wide pale line; FGI: dashed line. " + plot_caption(verdict.curves, verdict.arguments),
+                  ""]
     elif (note := plot_note(entry, report)) is not None:
         lines += ["### Value and surrogate derivative", "", f"_{note}_", ""]
     return lines
@@ -108,8 +109,9 @@ def render_markdown(report: Report, plots: dict[str, str]) -> str:
     lines += _summary(report)
     lines += ["## Classes", ""]
     lines += _table(("#", "class", "location", "scan", "rewrite", "verification"),
-                    [[str(n), f"[{e.report.qualname}](#{e.anchor})", f"`{location(e)}`", f"{e.report.status} {e.report.code}",
-                      e.outcome, verify_status(e, report)] for n, e in enumerate(report.classes, 1)])
+                    [[str(n), f"[{e.report.qualname}](#{e.anchor})", f"`{location(e)}`",
+                      f"{e.report.status} {e.report.code}", e.outcome, verify_status(e, report)]
+                     for n, e in enumerate(report.classes, 1)])
     for entry in report.classes:
         lines += _class_section(entry, report, plots)
     others = [d for d in report.diffs if d.others]

@@ -113,7 +113,8 @@ def ulps_apart(a: Any, b: Any, precision: Any) -> float:
 
 def _curves(original: dict[str, Any], twin: dict[str, Any]) -> dict[str, Any]:
     """Both sides' curves as plain lists (the verdicts travel as JSON)."""
-    errors = [f"{side}: {r['curves_error']}" for side, r in (("original", original), ("FGI", twin)) if "curves_error" in r]
+    errors = [f"{side}: {r['curves_error']}" for side, r in (("original", original), ("FGI", twin))
+              if "curves_error" in r]
     if errors:
         return {"error": "; ".join(errors)}
     a, b = original.get("curves"), twin.get("curves")

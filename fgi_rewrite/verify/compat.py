@@ -137,7 +137,7 @@ class _Case:
     def assemble(self, diff_values: Sequence[torch.Tensor]) -> list[object]:
         """The full argument list with the differentiable positions replaced."""
         full = list(self.args)
-        for i, value in zip(self.diff, diff_values):
+        for i, value in zip(self.diff, diff_values, strict=True):
             full[i] = value
         return full
 
@@ -163,7 +163,7 @@ class _Case:
             return tuple(torch.zeros_like(x) for x in leaves)
         grads = torch.autograd.grad(self.weigh(out), list(leaves), allow_unused=True)
         # None (input unused) and zeros mean the same thing to a user of the gradient.
-        return tuple(torch.zeros_like(x) if g is None else g for x, g in zip(leaves, grads))
+        return tuple(torch.zeros_like(x) if g is None else g for x, g in zip(leaves, grads, strict=True))
 
     def judge(self, value: object, grads: Optional[Sequence[torch.Tensor]], how: str = "") -> Cell:
         """Compare a cell's results with eager; `grads=None` means values only."""
@@ -172,7 +172,7 @@ class _Case:
             return Cell("skipped", f"ran, but eager failed, nothing to compare ({self.reference_error})")
         problem = _value_difference(ref.value, value)
         if problem is None and grads is not None:
-            for position, want, got in zip(self.diff, ref.grads, grads):
+            for position, want, got in zip(self.diff, ref.grads, grads, strict=True):
                 problem = _grad_difference(want, got, f"grad of arg {position}")
                 if problem:
                     break

@@ -373,7 +373,7 @@ class _Forward(cst.CSTVisitor):
 def _text(node: cst.CSTNode, limit: int = 60) -> str:
     """Source of a node for a description, without its outer parentheses."""
     if getattr(node, "lpar", None):
-        node = node.with_changes(lpar=[], rpar=[])  # type: ignore[attr-defined]
+        node = node.with_changes(lpar=[], rpar=[])
     return code_of(node)[:limit]
 
 

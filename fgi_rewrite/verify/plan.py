@@ -24,11 +24,11 @@ import libcst as cst
 
 from fgi_rewrite.analysis.discovery import find_function_classes
 from fgi_rewrite.analysis.extract import extract
-from fgi_rewrite.analysis.ir import Refusal
+from fgi_rewrite.analysis.ir import FunctionIR, Refusal
 from fgi_rewrite.emit.call_sites import module_name
 from fgi_rewrite.files import display_path
-from fgi_rewrite.model import FileError
-from fgi_rewrite.rewrite import RewriteOptions, rewrite_module
+from fgi_rewrite.model import FileError, FunctionReport
+from fgi_rewrite.rewrite import ClassOutcome, RewriteOptions, rewrite_module
 from fgi_rewrite.rewrite_files import out_path
 from fgi_rewrite.scan import could_define_function, scan_module, scan_source
 from fgi_rewrite.verify.closure import Closures, runs_code_at_import
@@ -305,7 +305,8 @@ def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> Plan:
 
     from fgi_rewrite.analysis.project import project_context
 
-    rewrite_options = RewriteOptions(unsafe_fixes=options.unsafe_fixes, style=options.style, fast_path=options.fast_path)
+    rewrite_options = RewriteOptions(unsafe_fixes=options.unsafe_fixes, style=options.style,
+                                     fast_path=options.fast_path)
     # The rewrite `rewrite` would write: a star-imported module keeps its imports and gets a
     # private function name.
     context_files = list(options.context_files) or [f for f, _ in files]
@@ -338,13 +339,7 @@ def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> Plan:
         fixes = {name: r.fix for name, r in reports.items()}
         # What the module's namespace may gain (the FGI functions) and lose (classes a --map
         # replaces, perhaps without a shim), and the modules whose namespace is compared.
-        replacements = {o.qualname: f"{module}.{o.function}" for o in result.outcomes if o.function}
-        replaced = []
-        for o in result.outcomes:
-            target = options.mapping.get(o.qualname) or options.mapping.get(o.qualname.split(".")[-1])
-            if target:
-                replacements[o.qualname] = target.replace(":", ".")
-                replaced.append(o.qualname)
+        replacements, replaced = _replacements(result.outcomes, module, options.mapping)
         namespaces = [module, *(module_name(p) for p in importers.get(file.resolve(), []))]
         # The file itself was parsed and checked once already (original.loud); its importers not.
         scripts = [name for name, path in zip(namespaces, [file, *importers.get(file.resolve(), [])], strict=True)
@@ -366,13 +361,7 @@ def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> Plan:
                                        "defined inside a function: reachable only through its callers",
                                        report=reports.get(outcome.qualname)))
                 continue
-            arguments = {k.rsplit(".", 1)[1]: v for k, v in options.arguments.items()
-                         if k.rsplit(".", 1)[0] in (outcome.qualname, outcome.qualname.split(".")[-1])}
-            report = reports.get(outcome.qualname)
-            seen = literals.get(outcome.qualname.split(".")[-1], {})
-            for position, item in enumerate(report.inputs if report is not None else ()):
-                if item.role == "constant" and position in seen and item.name not in arguments:
-                    arguments[item.name] = f"{seen[position]}  # literal at a call site"
+            arguments = _arguments(outcome.qualname, options.arguments, reports.get(outcome.qualname), literals)
             tolerance = 0 if fixes.get(outcome.qualname) == "safe" else PROBE_ULPS
             twin_module, twin_object, kind = module, outcome.qualname, "class"
             if options.against is None and outcome.function:
@@ -381,7 +370,7 @@ def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> Plan:
             if mapped and options.against is not None:
                 twin_module, _, twin_object = mapped.partition(":")
                 kind = "function"
-            twin_file, looked = None, []
+            twin_file: Path | None = None
             if options.against is not None:
                 twin_file, looked = pair(file, shown, options.against, twin_module if mapped else None)
                 if twin_file is None:
@@ -392,6 +381,7 @@ def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> Plan:
                     twin_module = module_name(twin_file)
             key = f"{shown}::{outcome.qualname}"
             info = next(c for c in classes if c.qualname == outcome.qualname)
+            ir: FunctionIR | _SignatureOnly | None
             try:
                 ir = extract(info, index)
             except Refusal as refusal:  # a refused class a migration claims: read its signature only
@@ -403,13 +393,41 @@ def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> Plan:
                     continue
             case = Case(key, shown, file, outcome.qualname, module, outcome.qualname, tolerance,
                         (twin_module, twin_object, kind), arguments, reports.get(outcome.qualname),
-                        argument_spec(ir, parsed, outcome.qualname, options.inputs), custom_fwd_device(ir), namespaces=namespaces,
+                        argument_spec(ir, parsed, outcome.qualname, options.inputs), custom_fwd_device(ir),
+                        namespaces=namespaces,
                         replacements=replacements, mapped=replaced, scripts=scripts, twin_file=twin_file,
                         unignored=result.unignored if options.against is None else [])
             twin = twin_sources.get(twin_file)
             case.loading = _loading(case, original, twin, options.against, bool(mapped))
             cases.append(case)
     return result_plan
+
+
+def _replacements(outcomes: list[ClassOutcome], module: str, mapping: dict[str, str]
+                  ) -> tuple[dict[str, str], list[str]]:
+    """What each class becomes in the module's namespace (its FGI function, or the function a
+    --map names), and the classes a --map replaces."""
+    replacements = {o.qualname: f"{module}.{o.function}" for o in outcomes if o.function}
+    replaced = []
+    for o in outcomes:
+        target = mapping.get(o.qualname) or mapping.get(o.qualname.split(".")[-1])
+        if target:
+            replacements[o.qualname] = target.replace(":", ".")
+            replaced.append(o.qualname)
+    return replacements, replaced
+
+
+def _arguments(qualname: str, given: dict[str, str], report: FunctionReport | None,
+               literals: dict[str, dict[int, str]]) -> dict[str, str]:
+    """The class's arguments given as `Cls.param` settings, and for a constant input not given,
+    the literal its call sites pass."""
+    arguments = {k.rsplit(".", 1)[1]: v for k, v in given.items()
+                 if k.rsplit(".", 1)[0] in (qualname, qualname.split(".")[-1])}
+    seen = literals.get(qualname.split(".")[-1], {})
+    for position, item in enumerate(report.inputs if report is not None else ()):
+        if item.role == "constant" and position in seen and item.name not in arguments:
+            arguments[item.name] = f"{seen[position]}  # literal at a call site"
+    return arguments
 
 
 class _Source:

@@ -181,8 +181,8 @@ def _probe_backward(fn: Any, args: list[Any], leaves: list[torch.Tensor], seed: 
 
     for a, c in ((1e-3, -2.5), (-7.0, 1e3), (0.5, -0.25)):
         combined = vjp(a * u + c * w)
-        separate = [None if x is None else a * x + c * y for x, y in zip(vjp(u), vjp(w))]
-        for position, (left, right) in enumerate(zip(combined, separate)):
+        separate = [None if x is None else a * x + c * y for x, y in zip(vjp(u), vjp(w), strict=True)]
+        for position, (left, right) in enumerate(zip(combined, separate, strict=True)):
             if left is None or right is None:
                 continue
             finite = torch.isfinite(left) & torch.isfinite(right)  # overflowing surrogates are hazards
@@ -368,7 +368,8 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
                 try:
                     entry["curves"] = _curves(_first_output(fn), spec, vars(module), job["seed"], overrides)
                 except Exception as error:  # noqa: BLE001 - the plot is missing, the verdict stands
-                    entry["curves_error"] = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+                    first_line = str(error).splitlines()[0] if str(error) else ""
+                    entry["curves_error"] = f"{type(error).__name__}: {first_line}"
             if job["compat"] != "none":
                 from fgi_rewrite.verify.compat import compat_matrix
 

@@ -177,7 +177,7 @@ class _Transformer(cst.CSTTransformer):
             self.top = node
         self.scopes.append(node)
 
-    def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef):  # type: ignore[override]
+    def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef):
         self.scopes.pop()
         plan = self.plans.get(id(original_node))
         if plan is None:
@@ -191,7 +191,7 @@ class _Transformer(cst.CSTTransformer):
         # Class attributes (`slope = 5.0`, read as Cls.slope or set by users), static and class
         # methods and the docstring stay on the old name.
         kept = kept_members(original_node)
-        body = shim.body.with_changes(body=[*kept, *shim.body.body])  # type: ignore[union-attr]
+        body = shim.body.with_changes(body=[*kept, *shim.body.body])
         shim = shim.with_changes(leading_lines=original_node.leading_lines, decorators=original_node.decorators,
                                  body=body)
         functions = self._statements(plan.function_source)

@@ -413,7 +413,7 @@ class FunctionWriter:
         self.rebound_later = set()
         for small in last.body[:-1]:
             self._forward_statement(cst.SimpleStatementLine(body=[small]), ctx)
-        returned = last.body[-1].value  # type: ignore[union-attr]
+        returned = last.body[-1].value
         assert returned is not None
         before_return = [*head, cst.SimpleStatementLine(body=list(last.body[:-1]))]
         self.value_is_signless = cannot_be_negative_zero(before_return, returned, ctx)

@@ -67,11 +67,11 @@ class _Remove(cst.CSTTransformer):
             kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
         return kept
 
-    def leave_Import(self, original_node: cst.Import, updated_node: cst.Import):  # type: ignore[override]
+    def leave_Import(self, original_node: cst.Import, updated_node: cst.Import):
         kept = self._keep(list(updated_node.names))
         return updated_node.with_changes(names=kept) if kept else cst.RemoveFromParent()
 
-    def leave_ImportFrom(self, original_node: cst.ImportFrom, updated_node: cst.ImportFrom):  # type: ignore[override]
+    def leave_ImportFrom(self, original_node: cst.ImportFrom, updated_node: cst.ImportFrom):
         if isinstance(updated_node.names, cst.ImportStar):
             return updated_node
         kept = self._keep(list(updated_node.names))

@@ -1,7 +1,7 @@
 """Each code's documentation in fgi_rewrite/codes.py, checked against the tool as Fixit runs its
 rules' examples: an example scans to its code and to no other, the documented fix is what
 rewrite writes for it and verifies equivalent, the documented suppression comment silences it,
-and a "use instead" form converts.
+a "use instead" form converts, and the README's code table is the generated one.
 """
 
 from __future__ import annotations
@@ -14,9 +14,11 @@ import pytest
 from click.testing import CliRunner
 
 from fgi_rewrite.cli import main
-from fgi_rewrite.codes import CODES, SUPPRESSION, render_markdown, render_text
+from fgi_rewrite.codes import CODES, SUPPRESSION, TABLE_END, TABLE_START, markdown_table, render_markdown, render_text
 from fgi_rewrite.rewrite import RewriteOptions, rewrite_module
 from fgi_rewrite.scan import scan_source
+
+README = Path(__file__).resolve().parent.parent / "README.md"
 
 # Codes documented without an example, and why. Asserted both ways, so a new code cannot go
 # without one unnoticed and one that gets an example leaves this list.
@@ -121,6 +123,25 @@ def test_documented_fixes_verify_equivalent(tmp_path: Path) -> None:
     assert errors == []
     statuses = {Path(v.path).name.split("_")[0].upper(): (v.status, v.reason) for v in verdicts}
     assert statuses == {code: ("equivalent", statuses[code][1]) for code in CONVERTIBLE}
+
+
+def test_readme_table_is_the_generated_one() -> None:
+    text = README.read_text(encoding="utf-8")
+    assert TABLE_START in text and TABLE_END in text, "README lost the codes table's markers"
+    table = text[text.index(TABLE_START) + len(TABLE_START):text.index(TABLE_END)].strip("\n") + "\n"
+    assert table == markdown_table(), \
+        "README's code table differs from fgi_rewrite/codes.py: run `python -m fgi_rewrite.codes --markdown README.md`"
+
+
+def test_regenerating_the_table_replaces_only_the_table(tmp_path: Path) -> None:
+    from fgi_rewrite.codes import main as codes_main
+
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{TABLE_START}\n| stale |\n{TABLE_END}\noutro\n", encoding="utf-8")
+    assert codes_main(["--markdown", str(readme)]) == 0
+    assert readme.read_text(encoding="utf-8") == f"intro\n{TABLE_START}\n\n{markdown_table()}\n{TABLE_END}\noutro\n"
+    (tmp_path / "plain.md").write_text("no markers\n")
+    assert codes_main(["--markdown", str(tmp_path / "plain.md")]) == 2
 
 
 def test_explain_prints_every_part_plainly_when_piped() -> None:

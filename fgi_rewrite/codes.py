@@ -1056,7 +1056,8 @@ def _sections(code: Code) -> list[tuple[str, str, str | None]]:
     else:
         sections.append(("How to get out" if code.status == "refused" else "How to fix it", code.way_out, None))
     if code.status != "error":  # a file error has no class line, so no comment silences it
-        keep = "to keep a class as it is" if code.status == "convertible" else "to keep the class and silence the report"
+        keep = "to keep a class as it is" if code.status == "convertible" else \
+            "to keep the class and silence the report"
         hint = (f"{keep}, end its class line with the comment (`# fgi: ignore` silences every code); scan then "
                 "reports the class as ignored:")
         sections.append(("Suppression", hint, _class_line(code)))

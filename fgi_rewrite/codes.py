@@ -334,8 +334,8 @@ _CODES = [
         "several differentiable outputs",
         meaning="forward returns several tensors that all carry gradients (a spike and the membrane after "
                 "reset, ...), and backward receives one grad_output for each.",
-        why="FGI injects each input's gradient into one output. Here backward combines grad_spike and grad_v "
-            "into one gradient; a single carrier cannot say how much of it flows through each output, so a "
+        why="FGI injects each input's gradient into one output. In the example, backward combines grad_spike "
+            "and grad_v into one gradient; a single carrier cannot say how much of it flows through each output, so a "
             "rewrite would give at least one of them a wrong gradient.",
         way_out="split the class: keep the spike alone in a Function (it then converts, FGI001) and compute the "
                 "reset outside it with plain tensor operations (v - spike * threshold), which autograd "
@@ -954,8 +954,8 @@ _CODES = [
                 "autocast decorators (custom_fwd, custom_bwd), a classmethod forward, backward handing ctx to a "
                 "helper, ...",
         why="scan reports exactly what rewrite would do, so a class the emitter cannot write is refused instead "
-            "of being reported convertible and held back later. Here @custom_fwd casts the inputs to float32 "
-            "under autocast, which the FGI function would not repeat.",
+            "of being reported convertible and held back later. In the example, @custom_fwd casts the inputs to "
+            "float32 under autocast, which the FGI function would not repeat.",
         way_out="this is a limit of fgi-rewrite, not of your code: leave the class, or migrate it by hand and "
                 "check the migration with `fgi-rewrite verify PATH --against MIGRATED`.",
         example=_src(r'''

@@ -98,8 +98,8 @@ def scan(paths: tuple[str, ...], output_format: str, select: tuple[str, ...], ig
 @main.command()
 @click.argument("code", required=False)
 def explain(code: str | None) -> None:
-    """Print the documentation of CODE, or list every code."""
-    from fgi_rewrite.codes import CODES, lookup
+    """Print the documentation of CODE (or its name): meaning, why, fix or way out, example; or list every code."""
+    from fgi_rewrite.codes import CODES, lookup, render_markdown, render_text
 
     if code is None:
         for entry in CODES.values():
@@ -109,7 +109,13 @@ def explain(code: str | None) -> None:
     if entry is None:
         click.echo(f"error: unknown code {code!r}; run `fgi-rewrite explain` for the list", err=True)
         sys.exit(EXIT_ERROR)
-    click.echo(f"{entry.code} ({entry.name}, {entry.status})\n\n{entry.summary}.\n\n{entry.explanation}")
+    if sys.stdout.isatty():  # rich only for a person: pipes and files get the plain text
+        from rich.console import Console
+        from rich.markdown import Markdown
+
+        Console().print(Markdown(render_markdown(entry), code_theme="ansi_dark"))
+    else:
+        click.echo(render_text(entry), nl=False)
 
 
 @main.command()

@@ -70,17 +70,19 @@ _LEVELS = {"convertible": "warning", "refused": "note", "ignored": "note"}
 
 
 def to_sarif(result: ScanResult) -> dict[str, Any]:
-    """SARIF 2.1.0: one rule per code with its documentation, 1-based columns, the paths as
-    shown (relative to the working directory, forward slashes), suppressed classes marked."""
-    from fgi_rewrite.codes import CODES
+    """SARIF 2.1.0: one rule per code with its documentation (`explain`'s page, as text and
+    Markdown, for help), 1-based columns, the paths as shown (relative to the working
+    directory, forward slashes), suppressed classes marked."""
+    from fgi_rewrite.codes import CODES, full_description, render_markdown, render_text
 
     rules = [
         {
             "id": code.code,
             "name": code.name,
             "shortDescription": {"text": code.summary},
-            "fullDescription": {"text": code.explanation},
-            "help": {"text": f"{code.summary}. {code.explanation} (`fgi-rewrite explain {code.code}`)"},
+            "fullDescription": {"text": full_description(code)},
+            # The whole `fgi-rewrite explain` page: code scanning shows help.markdown beside a result.
+            "help": {"text": render_text(code), "markdown": render_markdown(code)},
             "defaultConfiguration": {"level": "error" if code.status == "error" else _LEVELS[code.status]},
             "properties": {"status": code.status},
         }

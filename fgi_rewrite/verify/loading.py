@@ -157,8 +157,8 @@ def load(case: dict[str, Any]) -> tuple[types.ModuleType, Any, str, str]:
     else:
         try:
             if cells is not None:
-                module, loaded = _closure(name, file, cells), "notebook code cells run as a module (IPython lines " \
-                                                              "commented out)"
+                module = _closure(name, file, cells)
+                loaded = "notebook code cells run as a module (IPython lines commented out)"
             else:
                 module, loaded = _import(name, file)
         except LoadError:

@@ -23,12 +23,10 @@ import difflib
 import json
 import re
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 from fgi_rewrite.model import FileError, FunctionReport
 
-SUFFIX = ".ipynb"
 _CELL_MARKER = "pass  # fgi-rewrite cell {}\n"
 _MARKER_LINE = re.compile(r"pass  # fgi-rewrite cell (\d+)\n")
 _MAGIC_MARK = re.compile(r"[ \t]*pass  # fgi-rewrite magic (\d+): ")
@@ -46,10 +44,6 @@ class NotebookError(Exception):
 
     def error(self, shown: str) -> FileError:
         return FileError(shown, self.line, self.column, self.code, str(self))
-
-
-def is_notebook(path: str | Path) -> bool:
-    return str(path).endswith(SUFFIX)
 
 
 @dataclass(frozen=True)
@@ -220,7 +214,8 @@ def unmask(text: str, magics: tuple[str, ...]) -> str:
     restored = []
     for line in _lines(text):
         found = _MAGIC_MARK.match(line)
-        restored.append(magics[int(found.group(1))] if found else line)
+        # The original line with the ending the line has now (a cell's last line has none).
+        restored.append(magics[int(found.group(1))].rstrip("\n") + line[len(line.rstrip("\n")):] if found else line)
     return "".join(restored)
 
 

@@ -192,3 +192,11 @@ def test_verify_runs_the_cells_and_names_the_cell_that_runs_code(books: Path) ->
     assert verdicts["snn_tutorial.ipynb"]["verify"]["loaded"] == \
         "dependency closure: the module runs code at import (cell_9:1)"
     assert (verdicts["snn_tutorial.ipynb"]["cell"], verdicts["snn_tutorial.ipynb"]["line"]) == (4, 2)
+
+
+def test_report_names_notebooks_as_skipped(books: Path) -> None:
+    code, _, err = run("report", "--report-only", ".", "-o", "report.json")
+    assert code == 0, err
+    skipped = json.loads((books / "report.json").read_text())["skipped"]
+    assert [s["path"] for s in skipped] == sorted(p.name for p in books.glob("*.ipynb"))
+    assert all("notebooks are not in reports yet" in s["reason"] for s in skipped)

@@ -114,9 +114,8 @@ def report(paths: tuple[str, ...], outputs: tuple[str, ...], report_only: bool, 
         click.echo("report runs your code: verify imports the original modules and their FGI twins", err=True)
 
     from fgi_rewrite.files import discover, display_path
-    from fgi_rewrite.report.collect import attach_bench, attach_verdicts, collect
-
     from fgi_rewrite.model import SkippedFile
+    from fgi_rewrite.report.collect import attach_bench, attach_verdicts, collect
 
     found = discover(paths, exclude=(*settings.exclude, *exclude), use_gitignore=not no_gitignore)
     # The report's per-class hunks and plots are read from .py files; a notebook is named, not dropped.

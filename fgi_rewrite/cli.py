@@ -265,9 +265,11 @@ def verify(paths: tuple[str, ...], unsafe_fixes: bool | None, against: str | Non
         click.echo(f"error: {error.message}", err=True)
     verdicts, file_errors = run_verify([(f, display_path(f)) for f in found.files], options)
     found.errors.extend(file_errors)
+    from fgi_rewrite.model import location
+
     for error in file_errors:
-        where = error.path + (f":{error.line}" if error.line else "")
-        click.echo(f"error: {where}: {error.code} {error.message}", err=True)
+        click.echo(f"error: {location(error.path, error.line, None, error.cell)}: {error.code} {error.message}",
+                   err=True)
     # Rewritten classes that verify could not run (held-back ones have nothing to verify).
     unverified = [v for v in verdicts if v.rewritten and v.status in ("skipped", "error")]
     if output_format == "json":

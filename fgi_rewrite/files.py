@@ -42,7 +42,6 @@ DEFAULT_EXCLUDES: tuple[str, ...] = (
     "site-packages",
 )
 
-NOTEBOOK_REASON = "notebooks (.ipynb) are not supported yet; skipped"
 ERROR_CODE = "FGI901"
 
 # spec, how many leading characters of a walk-relative path to drop, what to prepend:
@@ -136,7 +135,7 @@ def _reason(exc: OSError) -> str:
 
 
 # Explicit files with these suffixes are read; "" lets an executable script without one in.
-_PYTHON_SUFFIXES = frozenset({"", ".py", ".pyi", ".pyw"})
+_PYTHON_SUFFIXES = frozenset({"", ".py", ".pyi", ".pyw", ".ipynb"})
 
 
 class _Walker:
@@ -188,11 +187,9 @@ class _Walker:
         elif not stat.S_ISREG(st.st_mode):
             # A FIFO or device would block or fail when read; say so now.
             self.error(display, f"{display}: not a regular file")
-        elif path.endswith(".ipynb"):
-            self.skipped[display] = SkippedFile(display, NOTEBOOK_REASON)
         elif os.path.splitext(path)[1] not in _PYTHON_SUFFIXES:
-            self.error(display, f"{display}: not a Python file (fgi-rewrite reads .py files, and scripts without "
-                                "a suffix)")
+            self.error(display, f"{display}: not a Python file (fgi-rewrite reads .py files, .ipynb notebooks, "
+                                "and scripts without a suffix)")
         else:
             # Explicit files win over default excludes and .gitignore (like ruff and black),
             # whatever their suffix: the user named them.
@@ -269,13 +266,10 @@ class _Walker:
         except OSError as exc:
             is_file, broken = False, _reason(exc)
         if not is_file:
-            if is_link and name.endswith(".py"):
+            if is_link and name.endswith((".py", ".ipynb")):
                 # A file we would have read: say why it was not, without failing the run.
                 self.skipped[display] = SkippedFile(display, broken or "broken symbolic link")
             return  # a socket, FIFO or device: not source
-        if name.endswith(".ipynb"):
-            self.skipped[display] = SkippedFile(display, NOTEBOOK_REASON)
-            return
         real = os.path.realpath(entry.path) if is_link else os.path.join(d.real, name)
         self.found.append((d.via_link or is_link, display, real, entry.path))
 

@@ -36,9 +36,10 @@ class FunctionReport:
     forward_style: Literal["ctx", "setup_context"] | None
     inputs: tuple[InputReport, ...] = ()
     notes: tuple[str, ...] = ()
+    cell: int | None = None  # a notebook's cell (1-based, every cell counted); line is then in the cell
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = _without_cell(asdict(self))
         data["inputs"] = [asdict(i) for i in self.inputs]
         data["notes"] = list(self.notes)
         return data
@@ -51,9 +52,28 @@ class FileError:
     column: int | None
     code: str
     message: str
+    cell: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return _without_cell(asdict(self))
+
+
+def _without_cell(data: dict[str, Any]) -> dict[str, Any]:
+    # `cell` is only there for notebooks: the output of .py files stays as it was.
+    if data.get("cell") is None:
+        data.pop("cell", None)
+    return data
+
+
+def location(path: str, line: int | None, column: int | None = None, cell: int | None = None) -> str:
+    """`path:line:column`, or `nb.ipynb:cell_3:4:5` in a notebook: one token, as grep and
+    editors read it (ruff writes `cell 3`, with a space)."""
+    parts = [path] + ([f"cell_{cell}"] if cell is not None else [])
+    if line:
+        parts.append(str(line))
+        if column:
+            parts.append(str(column))
+    return ":".join(parts)
 
 
 @dataclass(frozen=True)

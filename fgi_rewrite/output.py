@@ -7,7 +7,7 @@ import os
 from typing import IO, Any
 
 from fgi_rewrite import __version__
-from fgi_rewrite.model import ScanResult
+from fgi_rewrite.model import ScanResult, location
 
 SCHEMA_VERSION = 1
 
@@ -47,15 +47,15 @@ def write_text(result: ScanResult) -> None:
     for skipped in result.skipped:
         err.print(f"[dim]skipped[/] {skipped.path}: {skipped.reason}")
     for error in result.errors:
-        where = error.path + (f":{error.line}:{error.column}" if error.line else "")
-        err.print(f"[red]error[/] {where}: {error.code} {error.message}")
+        err.print(f"[red]error[/] {location(error.path, error.line, error.column, error.cell)}: {error.code} "
+                  f"{error.message}")
     if result.functions:
         table = Table(show_lines=False, pad_edge=False)
         for column in ("location", "class", "status", "code", "fix", "reason"):
             table.add_column(column, overflow="fold")
         for f in result.functions:
             style = _STATUS_STYLE[f.status]
-            table.add_row(f"{f.path}:{f.line}:{f.column}", f.qualname, f"[{style}]{f.status}[/]", f.code,
+            table.add_row(location(f.path, f.line, f.column, f.cell), f.qualname, f"[{style}]{f.status}[/]", f.code,
                           f.fix or "", f.reason)
         out.print(table)
     s = summary(result)
@@ -90,16 +90,25 @@ def to_sarif(result: ScanResult) -> dict[str, Any]:
     ]
     index = {rule["id"]: n for n, rule in enumerate(rules)}
 
-    def location(path: str, line: int | None, column: int | None) -> dict[str, Any]:
+    def place(path: str, line: int | None, column: int | None, cell: int | None) -> dict[str, Any]:
+        # SARIF has no cells: a notebook's line and column are the cell's, and the cell is a
+        # property of the location (and leads the message), as ruff does.
         region = {"startLine": line or 1, **({"startColumn": column} if column else {})}
-        return {"physicalLocation": {"artifactLocation": {"uri": path.replace(os.sep, "/")}, "region": region}}
+        found: dict[str, Any] = {"physicalLocation": {"artifactLocation": {"uri": path.replace(os.sep, "/")},
+                                                      "region": region}}
+        if cell is not None:
+            found["properties"] = {"cell": cell}
+        return found
+
+    def cell_prefix(line: int | None, column: int | None, cell: int | None) -> str:
+        return "" if cell is None else location("", line, column, cell).lstrip(":") + ": "
 
     results = []
     for f in result.functions:
         entry: dict[str, Any] = {
             "ruleId": f.code, "ruleIndex": index[f.code], "level": _LEVELS[f.status],
-            "message": {"text": f"{f.qualname}: {f.reason}"},
-            "locations": [location(f.path, f.line, f.column)],
+            "message": {"text": f"{cell_prefix(f.line, f.column, f.cell)}{f.qualname}: {f.reason}"},
+            "locations": [place(f.path, f.line, f.column, f.cell)],
             "properties": {"qualname": f.qualname, "status": f.status, "fix": f.fix, "kind": f.kind},
         }
         if f.status == "ignored":
@@ -107,7 +116,8 @@ def to_sarif(result: ScanResult) -> dict[str, Any]:
         results.append(entry)
     for e in result.errors:
         results.append({"ruleId": e.code, "ruleIndex": index[e.code], "level": "error",
-                        "message": {"text": e.message}, "locations": [location(e.path, e.line, e.column)]})
+                        "message": {"text": cell_prefix(e.line, e.column, e.cell) + e.message},
+                        "locations": [place(e.path, e.line, e.column, e.cell)]})
     return {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
@@ -134,9 +144,12 @@ def write_github(result: ScanResult, stream: IO[str]) -> None:
         if f.status == "ignored":
             continue
         level = "warning" if f.status == "convertible" else "notice"
-        message = f"{f.qualname}: {f.reason}".replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        # A notebook's line and column are the cell's: the cell leads the message, as in ruff.
+        where = location("", f.line, f.column, f.cell).lstrip(":") + ": " if f.cell is not None else ""
+        message = f"{where}{f.qualname}: {f.reason}".replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
         stream.write(f"::{level} file={_escape_property(f.path)},line={f.line},col={f.column},"
                      f"title={f.code}::{message}\n")
     for e in result.errors:
         where = f",line={e.line}" if e.line else ""
-        stream.write(f"::error file={_escape_property(e.path)}{where},title={e.code}::{e.message}\n")
+        cell = location("", e.line, e.column, e.cell).lstrip(":") + ": " if e.cell is not None else ""
+        stream.write(f"::error file={_escape_property(e.path)}{where},title={e.code}::{cell}{e.message}\n")

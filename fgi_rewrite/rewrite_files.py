@@ -21,8 +21,9 @@ from fgi_rewrite.writer import WriteRefused, unified_diff, write_atomic, write_c
 Mode = Literal["write", "diff", "check", "out"]
 
 
-def rewrite_file(item: tuple[Path, str, RewriteOptions]) -> tuple[bytes, ModuleRewrite] | tuple[int | None, str]:
-    """(original bytes, result), or (line, error message) for a file that cannot be handled."""
+def rewrite_file(item: tuple[Path, str, RewriteOptions]) -> tuple[bytes, ModuleRewrite] | tuple[int | str | None, str]:
+    """(original bytes, result), or (where, error message) for a file that cannot be handled:
+    where is a line, or in a notebook `cell_N:LINE`."""
     import libcst as cst
 
     from fgi_rewrite.scan import source_error
@@ -32,12 +33,35 @@ def rewrite_file(item: tuple[Path, str, RewriteOptions]) -> tuple[bytes, ModuleR
         original = file.read_bytes()
     except OSError as error:
         return None, f"cannot read: {error.strerror or error}"
+    if file.suffix == ".ipynb":
+        return _rewrite_notebook(original, shown, options)
     try:
         return original, rewrite_module(original, options)
     except (cst.ParserSyntaxError, UnicodeDecodeError, LookupError, SyntaxError) as error:
         # The same line and wording as `scan` gives for this file.
         found = source_error(original, shown, error)
         return found.line, f"{found.message}; left unchanged"
+    except RecursionError:
+        return None, "nesting too deep to parse; left unchanged"
+
+
+def _rewrite_notebook(original: bytes, shown: str, options: RewriteOptions
+                      ) -> tuple[bytes, ModuleRewrite] | tuple[int | str | None, str]:
+    import libcst as cst
+
+    from fgi_rewrite import notebooks
+    from fgi_rewrite.model import location
+    from fgi_rewrite.scan import source_error
+
+    try:
+        return original, notebooks.rewrite(original, options)
+    except notebooks.NotebookError as error:
+        where = location("", error.line, error.column).lstrip(":") or None
+        return where, f"{error}; left unchanged"
+    except (cst.ParserSyntaxError, UnicodeDecodeError, LookupError, SyntaxError) as error:
+        notebook = notebooks.read(original)  # it was read once already: only the cells failed
+        found = notebook.error(source_error(notebook.source, shown, error))
+        return location("", found.line, None, found.cell).lstrip(":") or None, f"{found.message}; left unchanged"
     except RecursionError:
         return None, "nesting too deep to parse; left unchanged"
 
@@ -89,7 +113,7 @@ class RewriteRun:
     errors: int = 0
     counts: dict[str, int] = field(default_factory=lambda: {"rewritten": 0, "held-back": 0, "refused": 0, "ignored": 0})
 
-    def error(self, path: str, line: int | None, message: str) -> None:
+    def error(self, path: str, line: int | str | None, message: str) -> None:
         self.errors += 1
         where = f"{path}:{line}" if line else path
         print(f"error: {where}: {message}", file=sys.stderr)
@@ -97,7 +121,8 @@ class RewriteRun:
     def process(self, file: Path, shown: str) -> None:
         self.record(file, shown, rewrite_file((file, shown, self.options)))
 
-    def record(self, file: Path, shown: str, done: tuple[bytes, ModuleRewrite] | tuple[int | None, str]) -> None:
+    def record(self, file: Path, shown: str,
+               done: tuple[bytes, ModuleRewrite] | tuple[int | str | None, str]) -> None:
         """Report one file's outcome (computed here or in a worker process)."""
         if not isinstance(done[0], bytes):
             line, message = done
@@ -111,14 +136,17 @@ class RewriteRun:
             print(f"{shown}: {outcome.qualname}: {outcome.outcome}{detail}: {outcome.reason}", file=sys.stderr)
         for note in result.notes:
             print(f"{shown}: {note}", file=sys.stderr)
-        converted = {o.qualname: o.function for o in result.outcomes
-                     if o.outcome == "rewritten" and o.function and "." not in o.qualname}
+        # A notebook is imported by no other file: no call sites elsewhere to point at it.
+        converted = {} if file.suffix == ".ipynb" else {
+            o.qualname: o.function for o in result.outcomes
+            if o.outcome == "rewritten" and o.function and "." not in o.qualname}
         self.files.append(_File(file, shown, original, result.source, converted))
 
     def _cross_file(self) -> None:
         from fgi_rewrite.emit.call_sites import patch_call_sites
 
-        sources = {f.path: f.new for f in self.files}
+        # Calls from a notebook into a rewritten file keep working through the shim.
+        sources = {f.path: f.new for f in self.files if f.path.suffix != ".ipynb"}
         converted = {f.path: f.converted for f in self.files if f.converted}
         if not converted:
             return
@@ -129,7 +157,11 @@ class RewriteRun:
     def _output(self, entry: _File) -> bool:
         """Diff, write or copy one file; False (and an error reported) when it was not written."""
         try:
-            if self.mode == "diff":
+            if self.mode == "diff" and entry.path.suffix == ".ipynb":
+                from fgi_rewrite.notebooks import cell_diff
+
+                sys.stdout.write(cell_diff(entry.shown, entry.original, entry.new))
+            elif self.mode == "diff":
                 sys.stdout.write(unified_diff(entry.shown, entry.original, entry.new, _encoding(entry.original)))
             elif self.mode == "write":
                 write_atomic(entry.path, entry.new, entry.original)
@@ -149,7 +181,8 @@ class RewriteRun:
 
         self._cross_file()
         for entry in self.files:
-            entry.new = keep_formatted(entry.path, entry.original, entry.new)
+            if entry.path.suffix != ".ipynb":  # ruff would format every cell, not only the changed ones
+                entry.new = keep_formatted(entry.path, entry.original, entry.new)
             if entry.new != entry.original:
                 if self._output(entry):
                     self.changed.append(entry.shown)

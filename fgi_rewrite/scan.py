@@ -240,6 +240,10 @@ def scan_file(item: tuple[Path, str] | tuple[Path, str, FileContext]) -> tuple[l
     except OSError as error:
         return [], [FileError(shown, None, None, "FGI901", f"cannot read: {error.strerror or error}")]
     try:
+        if file.suffix == ".ipynb":
+            from fgi_rewrite import notebooks  # only when a notebook is read: scan's start-up stays small
+
+            return notebooks.scan(data, shown, context)
         return scan_source(data, shown, context)
     except RecursionError:
         return [], [FileError(shown, None, None, "FGI902", "nesting too deep to parse")]

@@ -85,13 +85,6 @@ def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:
     assert "nope.py" in err
 
 
-def test_notebooks_are_skipped_with_a_message(tmp_path: Path) -> None:
-    (tmp_path / "book.ipynb").write_text("{}")
-    code, _, err = run("scan", str(tmp_path))
-    assert code == 0
-    assert "book.ipynb" in err and "skipped" in err
-
-
 def test_select_and_ignore_filter_codes(tmp_path: Path) -> None:
     (tmp_path / "spike.py").write_text(SPIKE)
     (tmp_path / "refused.py").write_text(REFUSED)

@@ -13,8 +13,6 @@ except ImportError:  # running from a checkout without an installed package
 
 from fgi_rewrite.files import DEFAULT_EXCLUDES, Discovery, discover, display_path
 
-NOTEBOOK = "notebooks (.ipynb) are not supported yet; skipped"
-
 
 @pytest.fixture(autouse=True)
 def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -96,20 +94,21 @@ def test_user_exclude_relative_to_walked_root(tmp_path: Path) -> None:
     assert shown(discover(["proj"], exclude=["proj/tests/*"])) == ["proj/m.py"]
 
 
-def test_notebooks_reported_as_skipped(tmp_path: Path) -> None:
-    make(tmp_path, "nb/analysis.ipynb", "nb/a.py", "given.ipynb")
+def test_notebooks_are_found_like_python_files(tmp_path: Path) -> None:
+    make(tmp_path, "nb/analysis.ipynb", "nb/a.py", "given.ipynb", "only_books/b.ipynb")
     d = discover([".", "given.ipynb"])
-    assert shown(d) == ["nb/a.py"]
-    assert [(s.path, s.reason) for s in d.skipped] == [
-        ("given.ipynb", NOTEBOOK),
-        ("nb/analysis.ipynb", NOTEBOOK),
-    ]
+    assert shown(d) == ["given.ipynb", "nb/a.py", "nb/analysis.ipynb", "only_books/b.ipynb"]
+    assert d.skipped == [] and d.errors == []
+    # A folder holding notebooks only is not "a folder without Python files".
+    assert shown(discover(["only_books"])) == ["only_books/b.ipynb"] and discover(["only_books"]).errors == []
 
 
-def test_excluded_notebooks_are_not_reported(tmp_path: Path) -> None:
-    make(tmp_path, ".venv/x.ipynb", "ignored/y.ipynb", ".gitignore")
-    (tmp_path / ".gitignore").write_text("ignored/\n")
-    assert discover(["."]).skipped == []
+def test_excluded_and_gitignored_notebooks_are_left_out(tmp_path: Path) -> None:
+    make(tmp_path, ".venv/x.ipynb", "ignored/y.ipynb", "scratch.ipynb", "keep.ipynb", ".gitignore")
+    (tmp_path / ".gitignore").write_text("ignored/\nscratch.ipynb\n")
+    d = discover(["."])
+    assert shown(d) == ["keep.ipynb"] and d.skipped == []
+    assert shown(discover(["."], exclude=["keep.ipynb"])) == []
 
 
 def test_gitignore_at_root(tmp_path: Path) -> None:
@@ -424,7 +423,8 @@ def test_a_file_that_is_not_python_is_an_error(tmp_path: Path) -> None:
     d = discover(["notes.txt", "spike.py"])
     assert shown(d) == ["spike.py"]
     assert [e.message for e in d.errors] == [
-        "notes.txt: not a Python file (fgi-rewrite reads .py files, and scripts without a suffix)"]
+        "notes.txt: not a Python file (fgi-rewrite reads .py files, .ipynb notebooks, and scripts without "
+        "a suffix)"]
 
 
 def test_a_folder_without_python_files_is_an_error(tmp_path: Path) -> None:

@@ -60,3 +60,23 @@ def test_fix_hook_rewrites_and_pre_commit_sees_the_change(tmp_path: Path, enviro
     git(repo, "add", "spike.py")
     again = try_repo(repo, "fgi-rewrite-fix", environment)
     assert again.returncode == 0, again.stdout + again.stderr  # idempotent: nothing left to fix
+
+
+def test_both_hooks_cover_notebooks() -> None:
+    import yaml
+
+    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    assert {hook["id"]: hook.get("types_or") for hook in hooks} == {
+        "fgi-rewrite-check": ["python", "jupyter"], "fgi-rewrite-fix": ["python", "jupyter"]}
+
+
+def test_fix_hook_rewrites_a_notebook(tmp_path: Path, environment: dict[str, str]) -> None:
+    repo = tmp_path / "user-repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    shutil.copy(ROOT / "tests" / "notebooks" / "snn_tutorial.ipynb", repo / "tutorial.ipynb")
+    git(repo, "add", "tutorial.ipynb")
+    result = try_repo(repo, "fgi-rewrite-fix", environment)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "files were modified by this hook" in result.stdout
+    assert "def spike_grad_fgi(" in (repo / "tutorial.ipynb").read_text()

@@ -44,7 +44,8 @@ def project_context(files: list[Path]) -> dict[Path, FileContext]:
     """Star imports, subclasses and foreign Function bases across the given files, keyed by
     resolved path."""
     resolved = {f: f.resolve() for f in files}
-    by_module = {module_name_of(path): path for path in resolved.values()}
+    # A notebook is never imported: it may import and subclass the others, not the reverse.
+    by_module = {module_name_of(path): path for path in resolved.values() if path.suffix != ".ipynb"}
     star: set[Path] = set()
     subclassed: dict[Path, set[str]] = {}
     function_bases: dict[Path, set[str]] = {}
@@ -52,6 +53,10 @@ def project_context(files: list[Path]) -> dict[Path, FileContext]:
     for file in files:
         try:
             contents[file] = file.read_bytes()
+            if file.suffix == ".ipynb":
+                from fgi_rewrite.notebooks import source
+
+                contents[file] = source(contents[file])  # its code cells, as one module
         except OSError:
             continue  # reported when the file itself is handled
     statements = {file: _CLASS_STATEMENT.findall(data) for file, data in contents.items()}

@@ -335,7 +335,7 @@ def _loaded(original: dict[str, Any], twin: dict[str, Any]) -> str:
     """How the original was loaded, and the FGI side too where it was loaded otherwise."""
     first, second = original.get("loaded", ""), twin.get("loaded", "")
     kind = "closure" if first.startswith("dependency closure") else "import"
-    if second and not second.startswith("dependency closure" if kind == "closure" else "import"):
+    if second and second != first and not second.startswith("dependency closure" if kind == "closure" else "import"):
         return f"{first}; FGI side: {second}" if first else f"FGI side: {second}"
     return first
 

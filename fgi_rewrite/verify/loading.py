@@ -5,7 +5,8 @@ folder above its top package, the project root) goes first on sys.path and the m
 imported by name, or by path under a name made from the file's when its name is no module name
 (`adapt_srnn_0.844_gpu-v1.py`). A module planned as one that runs code at import is never
 imported, and one whose import fails is not retried: the class's dependency closure
-(verify/closure.py, built in the planning process) is run as a fresh module instead. Each side
+(verify/closure.py, built in the planning process) is run as a fresh module instead. A notebook
+is no module to import: its code cells, joined by notebooks.py, are run as one. Each side
 checks that the module it got is the file it was given, so that a twin never silently runs the
 original.
 """
@@ -144,6 +145,7 @@ def load(case: dict[str, Any]) -> tuple[types.ModuleType, Any, str, str]:
     name, file, source = case["module"], case.get("file") or "", case.get("closure")
     _add_paths(case.get("paths", []), case.get("paths_after", []))
     reason = case.get("closure_reason")
+    cells = case.get("notebook")  # a notebook is no module to import: its code cells are run as one
     if reason:
         loaded = f"dependency closure: {reason}"
         if source is None:
@@ -154,7 +156,11 @@ def load(case: dict[str, Any]) -> tuple[types.ModuleType, Any, str, str]:
             raise LoadError(f"dependency closure failed: {describe(error)}", loaded) from None
     else:
         try:
-            module, loaded = _import(name, file)
+            if cells is not None:
+                module = _closure(name, file, cells)
+                loaded = "notebook code cells run as a module (IPython lines commented out)"
+            else:
+                module, loaded = _import(name, file)
         except LoadError:
             raise
         except (Exception, SystemExit) as error:  # a missing optional module, an absent data file

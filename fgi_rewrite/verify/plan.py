@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -28,6 +29,8 @@ from fgi_rewrite.analysis.ir import FunctionIR, Refusal
 from fgi_rewrite.emit.call_sites import module_name
 from fgi_rewrite.files import display_path
 from fgi_rewrite.model import FileError, FunctionReport
+from fgi_rewrite.notebooks import Notebook, NotebookError
+from fgi_rewrite.notebooks import read as read_notebook
 from fgi_rewrite.rewrite import ClassOutcome, RewriteOptions, rewrite_module
 from fgi_rewrite.rewrite_files import out_path
 from fgi_rewrite.scan import could_define_function, scan_module, scan_source
@@ -297,6 +300,34 @@ class Plan:
     errors: list[FileError] = field(default_factory=list)  # files that cannot be read or parsed
 
 
+def _parsed(file: Path, shown: str, errors: list[FileError]) -> tuple[bytes, cst.Module, Notebook | None] | None:
+    """The file's module source, parsed, and the notebook it came from; None, with the error
+    recorded, for a file that cannot be read or parsed, or one that defines no Function."""
+    try:
+        data = file.read_bytes()
+    except OSError as error:
+        errors.append(FileError(shown, None, None, "FGI901", f"cannot read: {error.strerror}"))
+        return None
+    notebook = None
+    if file.suffix == ".ipynb":
+        # Its code cells as one module, IPython lines already turned into `pass` comments:
+        # the module verify runs, located back by cell.
+        try:
+            notebook = read_notebook(data)
+        except NotebookError as error:
+            errors.append(error.error(shown))
+            return None
+        data = notebook.source
+    if not could_define_function(data):
+        return None
+    try:
+        return data, cst.parse_module(data), notebook
+    except (cst.ParserSyntaxError, UnicodeDecodeError, LookupError, SyntaxError, RecursionError):
+        found = scan_source(data, shown)[1]  # the same message scan gives
+        errors.extend(notebook.error(e) if notebook else e for e in found)
+        return None
+
+
 def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> Plan:
     """Each file is parsed once; rewrite, scan reports and call-site literals share it."""
     result_plan = Plan()
@@ -312,18 +343,10 @@ def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> Plan:
     context_files = list(options.context_files) or [f for f, _ in files]
     context, importers = project_context(context_files), star_importers(context_files)
     for file, shown in files:
-        try:
-            data = file.read_bytes()
-        except OSError as error:
-            result_plan.errors.append(FileError(shown, None, None, "FGI901", f"cannot read: {error.strerror}"))
+        loaded = _parsed(file, shown, result_plan.errors)
+        if loaded is None:
             continue
-        if not could_define_function(data):
-            continue
-        try:
-            parsed = cst.parse_module(data)
-        except (cst.ParserSyntaxError, UnicodeDecodeError, LookupError, SyntaxError, RecursionError):
-            result_plan.errors.extend(scan_source(data, shown)[1])  # the same message scan gives
-            continue
+        data, parsed, notebook = loaded
         resolved = file.resolve()
         file_options = replace(rewrite_options, context=context.get(resolved, rewrite_options.context),
                                hold=options.hold.get(resolved, ()))
@@ -333,7 +356,7 @@ def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> Plan:
         module = module_name(file)
         original = _Source(parsed)
         twin_sources = _TwinSources(result.source if result.changed else None, original)
-        reports = {r.qualname: r for r in scan_module(parsed, data, shown)[0]}
+        reports = {r.qualname: notebook.report(r) if notebook else r for r in scan_module(parsed, data, shown)[0]}
         literals = call_site_literals(parsed)
         classes, index = find_function_classes(parsed)
         fixes = {name: r.fix for name, r in reports.items()}
@@ -344,6 +367,8 @@ def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> Plan:
         # The file itself was parsed and checked once already (original.loud); its importers not.
         scripts = [name for name, path in zip(namespaces, [file, *importers.get(file.resolve(), [])], strict=True)
                    if (original.loud is not None if path is file else runs_at_import(_read_or_empty(path)))]
+        if notebook is not None:  # a notebook's namespace is nobody's import: not compared
+            namespaces, scripts = [], []
         for outcome in result.outcomes:
             if options.against is not None:
                 # A hand migration may cover a form the emitter does not write yet (FGI116), or
@@ -398,7 +423,12 @@ def plan(files: list[tuple[Path, str]], options: VerifyOptions) -> Plan:
                         replacements=replacements, mapped=replaced, scripts=scripts, twin_file=twin_file,
                         unignored=result.unignored if options.against is None else [])
             twin = twin_sources.get(twin_file)
-            case.loading = _loading(case, original, twin, options.against, bool(mapped))
+            case.loading = _loading(case, original, twin, options.against, bool(mapped),
+                                    notebook.where if notebook else lambda line: f"line {line}")
+            if notebook is not None:  # no module to import: each side runs the cells' module (verify/loading.py)
+                for side, source in (("original", original), ("fgi", twin)):
+                    if source.parsed is not None:
+                        case.loading[side]["notebook"] = source.parsed.code
             cases.append(case)
     return result_plan
 
@@ -482,12 +512,13 @@ def pair(file: Path, shown: str, against: Path, mapped_module: str | None) -> tu
 
 
 def _loading(case: Case, original: _Source, twin: _Source, against: Path | None,
-             mapped: bool) -> dict[str, dict[str, Any]]:
+             mapped: bool, where: Callable[[int], str] = lambda line: f"line {line}") -> dict[str, dict[str, Any]]:
     """What each side's verify/loading.py needs for the case (the FGI side's file and search
-    path of an in-memory rewrite are added by build_twin)."""
+    path of an in-memory rewrite are added by build_twin). `where` names a line (a notebook's
+    by cell)."""
     line = original.loud or twin.loud
     reason = None if line is None else ("the module runs code at import" if original.loud else
-                                        "the FGI side's module runs code at import") + f" (line {line})"
+                                        "the FGI side's module runs code at import") + f" ({where(line)})"
     first, last = search_path(case.file)
     sides = {"original": {"module": case.module, "file": str(case.file.resolve()), "paths": [str(p) for p in first],
                           "paths_after": [str(p) for p in last], "closure_reason": reason,

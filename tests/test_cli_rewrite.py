@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -236,6 +237,32 @@ def test_call_sites_across_a_package_call_the_function(tmp_path: Path, monkeypat
              "assert all(o.tolist() == [0.0, 1.0] for o in outs), outs\n")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("spelling", ["import pkg.base\n\n\nclass Steeper(pkg.base.FastSigmoid):",
+                                      "import pkg.base as pb\n\n\nclass Steeper(pb.FastSigmoid):",
+                                      "from pkg import base\n\n\nclass Steeper(base.FastSigmoid):"])
+def test_a_base_subclassed_through_a_dotted_import_stays_a_function(tmp_path: Path, monkeypatch,
+                                                                     spelling: str) -> None:
+    """Rewritten into a plain shim, the base would leave its subclass in another file deriving
+    from a class that is no Function any more (`import pkg.base` was not followed)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg/__init__.py").write_text("")
+    base = ("import torch\n\n\nclass FastSigmoid(torch.autograd.Function):\n"
+            "    @staticmethod\n    def forward(ctx, x):\n        ctx.save_for_backward(x)\n"
+            "        return (x > 0).float()\n\n"
+            "    @staticmethod\n    def backward(ctx, grad_output):\n        (x,) = ctx.saved_tensors\n"
+            "        return grad_output / (1 + x.abs()) ** 2\n")
+    (tmp_path / "pkg/base.py").write_text(base)
+    (tmp_path / "pkg/steep.py").write_text(
+        f"{spelling}\n    @staticmethod\n    def backward(ctx, grad_output):\n"
+        "        (x,) = ctx.saved_tensors\n        return grad_output / (1 + 5 * x.abs()) ** 2\n")
+    code, out, err = run("scan", "--format", "json", "pkg")
+    found = {f["qualname"]: f["code"] for f in json.loads(out)["functions"]}
+    assert found == {"FastSigmoid": "FGI114", "Steeper": "FGI114"}, (out, err)
+    assert run("rewrite", "pkg")[0] == 0
+    assert (tmp_path / "pkg/base.py").read_text() == base
 
 
 def test_imports_left_unused_by_the_rewrite_are_dropped_but_not_others(tmp_path: Path) -> None:

@@ -194,13 +194,21 @@ def _statements(tree: object) -> Iterator[object]:
 
 
 def _imported_class(base: object, imported: dict[str, tuple[str, str | None]]) -> tuple[str, str] | None:
-    """(module, class name) of a base spelled `Name` or `module.Name` through an import."""
+    """(module, class name) of a base spelled `Name`, `module.Name` or `package.module.Name`
+    (after `import package.module`) through an import."""
     import ast
 
     if isinstance(base, ast.Name) and base.id in imported:
         module, name = imported[base.id]
         return (module, name) if name is not None else None
-    if isinstance(base, ast.Attribute) and isinstance(base.value, ast.Name) and base.value.id in imported:
-        module, name = imported[base.value.id]
-        return (module if name is None else f"{module}.{name}", base.attr)
-    return None
+    if not isinstance(base, ast.Attribute):
+        return None
+    path: list[str] = []
+    head = base.value
+    while isinstance(head, ast.Attribute):
+        path.insert(0, head.attr)
+        head = head.value
+    if not (isinstance(head, ast.Name) and head.id in imported):
+        return None
+    module, name = imported[head.id]
+    return ".".join([module, *([name] if name is not None else []), *path]), base.attr

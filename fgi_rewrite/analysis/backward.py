@@ -591,8 +591,8 @@ class BackwardReader:
             return self._torch_function(node, short, args)
         if short in MIXING_ELEMENTS:
             raise Refusal("FGI103", f"backward is not elementwise: {code_of(node)[:80]}", node)
-        raise Refusal("FGI107", f"backward passes grad_output to {name or code_of(func)}(), whose source is not in "
-                      "the files given", node)
+        raise Refusal("FGI107", f"backward passes grad_output to {name or code_of(func)}(), which is not defined in "
+                      "this module (only a helper in the same module is read)", node)
 
     def _method_on_gradient(self, node: cst.Call, receiver: Linear, method: str, args: list[Value]) -> Value:
         text = code_of(node)

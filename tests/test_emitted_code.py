@@ -132,3 +132,63 @@ class Spike(torch.autograd.Function):
     assert "            g = torch.sigmoid(\n                alpha * x\n            )\n" in emitted, emitted
     assert "        inj = x_in * sg * g2 * g\n" in emitted, emitted
     assert "result_type" not in emitted
+
+
+ACCUMULATORS = b'''import torch
+
+
+class DampedRippleSpike(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, terms: int = 3):
+        ctx.save_for_backward(x)
+        ctx.terms = terms
+        return (x > 0).to(x)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        ripple = 0.0
+        damping = 1
+        for k in range(1, ctx.terms):
+            ripple -= torch.sin(k * x) / k
+            damping *= 1.0 + x * x / k
+        return grad_output * (0.5 - ripple) / damping, None
+'''
+
+
+def _load(path: Path, source: bytes):  # type: ignore[no-untyped-def]
+    import importlib.util
+
+    path.write_bytes(source)
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
+def test_number_accumulators_grown_by_tensors_start_as_tensors_and_compute_the_same_bits(tmp_path: Path) -> None:
+    """`ripple = 0.0; ripple -= t` turns a float into a Tensor, which TorchScript cannot type:
+    the rewrite starts it as a zero-dimensional tensor and grows it out of place."""
+    torch = pytest.importorskip("torch")
+    emitted = rewrite_module(ACCUMULATORS).source
+    text = emitted.decode()
+    assert "ripple = torch.zeros((), dtype=x.dtype)" in text and "damping = torch.ones((), dtype=x.dtype)" in text
+    assert "ripple = ripple - torch.sin(k * x) / k" in text
+    assert "damping = damping * (1.0 + x * x / k)" in text, text
+    original = _load(tmp_path / "original_ripple.py", ACCUMULATORS).DampedRippleSpike.apply
+    function = _load(tmp_path / "fgi_ripple.py", emitted).damped_ripple_spike
+    scripted = torch.jit.script(function)
+    for dtype in (torch.float16, torch.bfloat16, torch.float32, torch.float64):
+        for shape, terms in (((5, 4), 3), ((), 3), ((5, 4), 1)):
+            x = torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(dtype)
+            results = []
+            for run in (original, function, scripted):
+                leaf = x.clone().requires_grad_()
+                out = run(leaf, terms)
+                (grad,) = torch.autograd.grad(out, leaf, torch.ones_like(out))
+                results.append((out, grad))
+            for out, grad in results[1:]:
+                assert out.dtype == results[0][0].dtype and torch.equal(out, results[0][0])
+                assert grad.dtype == results[0][1].dtype and torch.equal(grad, results[0][1]), (dtype, shape, terms)

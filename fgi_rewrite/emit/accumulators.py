@@ -62,8 +62,7 @@ def out_of_place(stmt: cst.BaseStatement, growth: frozenset[int]) -> cst.BaseSta
                                           else cst.Subtract() if isinstance(updated.operator, cst.SubtractAssign)
                                           else cst.Multiply())
             right = updated.value
-            if isinstance(right, (cst.BinaryOperation, cst.BooleanOperation, cst.Comparison, cst.IfExp,
-                                  cst.Lambda, cst.NamedExpr)) and not right.lpar:
+            if _needs_brackets(right, operator):
                 right = right.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
             return cst.Assign(targets=[cst.AssignTarget(target=updated.target)],
                               value=cst.BinaryOperation(left=updated.target, operator=operator, right=right))
@@ -137,3 +136,17 @@ def _augmented(stmt: cst.CSTNode) -> list[cst.AugAssign]:
 
     stmt.visit(Reader())
     return found
+
+
+_RANK = {cst.Add: 1, cst.Subtract: 1, cst.Multiply: 2, cst.Divide: 2, cst.FloorDivide: 2, cst.Modulo: 2,
+         cst.MatrixMultiply: 2, cst.Power: 3}
+
+
+def _needs_brackets(right: cst.BaseExpression, operator: cst.BaseBinaryOp) -> bool:
+    """`acc - t / k` needs none (the quotient binds tighter); `acc * (a / b)` does, or the
+    product would round in another order."""
+    if right.lpar:
+        return False
+    if isinstance(right, cst.BinaryOperation):
+        return _RANK.get(type(right.operator), 0) <= _RANK[type(operator)]
+    return isinstance(right, (cst.BooleanOperation, cst.Comparison, cst.IfExp, cst.Lambda, cst.NamedExpr))

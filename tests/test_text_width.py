@@ -80,4 +80,4 @@ def test_rewrite_lines_follow_the_width(tmp_path: Path, monkeypatch: pytest.Monk
     result = CliRunner().invoke(main, ["rewrite", "--diff", name], env={"COLUMNS": "40"})
     message = [line for line in result.stderr.splitlines() if "would rewrite" not in line]
     assert message[0] == f"{name}:" and all(len(line) <= 40 for line in message[1:]), result.stderr
-    assert " ".join(" ".join(message).split()) == f"{name}: Spike: rewritten: now spike()"
+    assert " ".join(" ".join(message).split()) == f"{name}: Spike: rewritten (FGI001): now spike()"

@@ -53,7 +53,8 @@ def main() -> None:
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "sarif", "github"]), default="text",
-              show_default=True, help="text: a table; json: one object on stdout (schema/fgi-rewrite.schema.json); "
+              show_default=True, help="text: one finding per line, wrapped at the terminal's width; "
+                                      "json: one object on stdout (schema/fgi-rewrite.schema.json); "
                                       "sarif: SARIF 2.1.0; github: workflow annotations.")
 @click.option("--select", multiple=True, metavar="CODE",
               help="Report only these codes (prefixes allowed, comma-separated).")

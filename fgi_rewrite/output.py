@@ -33,7 +33,8 @@ def write_json(result: ScanResult, command: str, stream: IO[str]) -> None:
     stream.write("\n")
 
 
-_STATUS_STYLE = {"convertible": {"fg": "green"}, "refused": {"fg": "yellow"}, "ignored": {"dim": True}}
+_STATUS_STYLE: dict[str, dict[str, Any]] = {"convertible": {"fg": "green"}, "refused": {"fg": "yellow"},
+                                             "ignored": {"dim": True}}
 
 
 def finding_lines(f: FunctionReport, width: int | None) -> list[str]:

@@ -45,8 +45,9 @@ def test_scan_fits_the_width_and_keeps_each_location_whole(columns: int, fixture
     assert max(len(line) for line in lines) <= columns
     shown = entries(result.stdout)
     assert len(shown) == len(fixture_findings)
-    for entry, finding in zip(shown, fixture_findings):
-        location = f"{finding['path']}:{finding['line']}:{finding['column']}"
+    for entry, finding in zip(shown, fixture_findings, strict=True):
+        cell = [f"cell_{finding['cell']}"] if "cell" in finding else []  # a notebook's
+        location = ":".join([finding["path"], *cell, str(finding["line"]), str(finding["column"])])
         assert LOCATION.match(entry[0]).group(1) == location  # type: ignore[union-attr]
         # Wrapped between words: joining the lines gives back every word of the reason whole.
         words = " ".join(line.strip() for line in entry).split()

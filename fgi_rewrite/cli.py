@@ -305,6 +305,7 @@ def verify(paths: tuple[str, ...], unsafe_fixes: bool | None, against: str | Non
 def _write_verdicts(verdicts: list[Verdict]) -> None:
     """verify's text: `path:line:col: Class: status: reason`, then indented details, each
     wrapped by words at the terminal's width (one line each when piped)."""
+    from fgi_rewrite.model import location
     from fgi_rewrite.terminal import INDENT, width_of, wrap
 
     width = width_of(sys.stdout)
@@ -313,8 +314,9 @@ def _write_verdicts(verdicts: list[Verdict]) -> None:
         click.echo("\n".join(wrap(f"{INDENT}{label}:", text, width, indent=INDENT * 2)))
 
     for v in verdicts:
-        where = f"{v.path}:{v.report.line}:{v.report.column}:" if v.report is not None else f"{v.path}:"
-        click.echo("\n".join(wrap(where, f"{v.qualname}: {v.status}: {v.reason}", width)))
+        report = v.report
+        where = location(v.path, report.line, report.column, report.cell) if report is not None else v.path
+        click.echo("\n".join(wrap(f"{where}:", f"{v.qualname}: {v.status}: {v.reason}", width)))
         if v.loaded:
             detail("loaded", v.loaded)
         if v.arguments:

@@ -18,6 +18,7 @@ from fgi_rewrite import __version__
 if TYPE_CHECKING:  # annotations only: the modules stay off scan's start-up path
     from fgi_rewrite.rewrite import RewriteOptions
     from fgi_rewrite.settings import Settings
+    from fgi_rewrite.verify.compare import Verdict
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -52,7 +53,8 @@ def main() -> None:
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "sarif", "github"]), default="text",
-              show_default=True, help="text: a table; json: one object on stdout (schema/fgi-rewrite.schema.json); "
+              show_default=True, help="text: one finding per line, wrapped at the terminal's width; "
+                                      "json: one object on stdout (schema/fgi-rewrite.schema.json); "
                                       "sarif: SARIF 2.1.0; github: workflow annotations.")
 @click.option("--select", multiple=True, metavar="CODE",
               help="Report only these codes (prefixes allowed, comma-separated).")
@@ -288,20 +290,7 @@ def verify(paths: tuple[str, ...], unsafe_fixes: bool | None, against: str | Non
                     "skipped": [{"path": s.path, "reason": s.reason} for s in found.skipped]}
         click.echo(json.dumps(document, indent=2))
     else:
-        for v in verdicts:
-            click.echo(f"{v.path}: {v.qualname}: {v.status}: {v.reason}")
-            if v.loaded:
-                click.echo(f"    loaded: {v.loaded}")
-            if v.arguments:
-                click.echo(f"    arguments: {', '.join(v.arguments)}")
-            for note in v.notes[:3]:
-                click.echo(f"    note: {note}")
-            for hazard in v.hazards[:3]:
-                click.echo(f"    hazard: {hazard}")
-            for side, cells in v.compat.items():
-                if cells:
-                    row = ", ".join(f"{name} {status}" for name, (status, _) in cells.items())
-                    click.echo(f"    {side}: {row}")
+        _write_verdicts(verdicts)
     counts = {s: sum(v.status == s for v in verdicts) for s in ("equivalent", "different", "skipped", "error")}
     summary = ", ".join(f"{n} {s}" for s, n in counts.items()) + f" (seed {seed})"
     if unverified:
@@ -311,6 +300,34 @@ def verify(paths: tuple[str, ...], unsafe_fixes: bool | None, against: str | Non
     if counts["error"] or found.errors:
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FINDINGS if counts["different"] or (strict and unverified) else EXIT_CLEAN)
+
+
+def _write_verdicts(verdicts: list[Verdict]) -> None:
+    """verify's text: `path:line:col: Class: status: reason`, then indented details, each
+    wrapped by words at the terminal's width (one line each when piped)."""
+    from fgi_rewrite.model import location
+    from fgi_rewrite.terminal import INDENT, width_of, wrap
+
+    width = width_of(sys.stdout)
+
+    def detail(label: str, text: str) -> None:
+        click.echo("\n".join(wrap(f"{INDENT}{label}:", text, width, indent=INDENT * 2)))
+
+    for v in verdicts:
+        report = v.report
+        where = location(v.path, report.line, report.column, report.cell) if report is not None else v.path
+        click.echo("\n".join(wrap(f"{where}:", f"{v.qualname}: {v.status}: {v.reason}", width)))
+        if v.loaded:
+            detail("loaded", v.loaded)
+        if v.arguments:
+            detail("arguments", ", ".join(v.arguments))
+        for note in v.notes[:3]:
+            detail("note", note)
+        for hazard in v.hazards[:3]:
+            detail("hazard", hazard)
+        for side, cells in v.compat.items():
+            if cells:
+                detail(side, ", ".join(f"{name} {status}" for name, (status, _) in cells.items()))
 
 
 def _verified_holds(files: list[Path], options: RewriteOptions, settings: Settings

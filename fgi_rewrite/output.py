@@ -1,13 +1,15 @@
-"""Render a ScanResult: JSON on stdout (data), rich table on stdout, messages on stderr."""
+"""Render a ScanResult: JSON, SARIF or annotations on stdout (data), findings as text lines on
+stdout, messages on stderr."""
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 from typing import IO, Any
 
 from fgi_rewrite import __version__
-from fgi_rewrite.model import ScanResult, location
+from fgi_rewrite.model import FunctionReport, ScanResult, location
 
 SCHEMA_VERSION = 1
 
@@ -31,38 +33,49 @@ def write_json(result: ScanResult, command: str, stream: IO[str]) -> None:
     stream.write("\n")
 
 
-_STATUS_STYLE = {"convertible": "green", "refused": "yellow", "ignored": "dim"}
+_STATUS_STYLE: dict[str, dict[str, Any]] = {"convertible": {"fg": "green"}, "refused": {"fg": "yellow"},
+                                             "ignored": {"dim": True}}
+
+
+def finding_lines(f: FunctionReport, width: int | None) -> list[str]:
+    """`path:line:col: CODE status [fix] qualname: reason`, wrapped by words at width.
+
+    One finding per line (as ruff's concise output), not a table: a table of six columns
+    cannot fit 80 columns without folding the location or cutting the reason."""
+    from fgi_rewrite.terminal import wrap
+
+    status = f"{f.status} {f.fix}" if f.fix else f.status
+    where = location(f.path, f.line, f.column, f.cell)
+    return wrap(f"{where}:", f"{f.code} {status} {f.qualname}: {f.reason}", width)
 
 
 def write_text(result: ScanResult) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    """Findings on stdout, wrapped at the terminal's width (or COLUMNS), one line each when
+    piped; skipped files, errors and the summary on stderr, one line each."""
+    import click
 
     from fgi_rewrite.scan import summary
+    from fgi_rewrite.terminal import width_of
 
-    out = Console(highlight=False)
-    if not out.is_terminal:
-        out = Console(highlight=False, width=max(out.width, 200))  # piped: do not fold paths
-    err = Console(stderr=True, highlight=False, soft_wrap=True)  # one message per line: never folded
     for skipped in result.skipped:
-        err.print(f"[dim]skipped[/] {skipped.path}: {skipped.reason}")
+        click.echo(f"{click.style('skipped', dim=True)} {skipped.path}: {skipped.reason}", err=True)
     for error in result.errors:
-        err.print(f"[red]error[/] {location(error.path, error.line, error.column, error.cell)}: {error.code} "
-                  f"{error.message}")
-    if result.functions:
-        table = Table(show_lines=False, pad_edge=False)
-        for column in ("location", "class", "status", "code", "fix", "reason"):
-            table.add_column(column, overflow="fold")
-        for f in result.functions:
-            style = _STATUS_STYLE[f.status]
-            table.add_row(location(f.path, f.line, f.column, f.cell), f.qualname, f"[{style}]{f.status}[/]", f.code,
-                          f.fix or "", f.reason)
-        out.print(table)
+        click.echo(f"{click.style('error', fg='red')} {location(error.path, error.line, error.column, error.cell)}: "
+                   f"{error.code} {error.message}", err=True)
+    width = width_of(sys.stdout)
+    for f in result.functions:
+        first, *rest = finding_lines(f, width)
+        # Colour the status word where it stands after the location and code (wrapping never moves
+        # it: it is the second word after the location, or starts the next line, left plain).
+        head = f"{location(f.path, f.line, f.column, f.cell)}: {f.code} "
+        if first.startswith(head + f.status):
+            first = head + click.style(f.status, **_STATUS_STYLE[f.status]) + first[len(head) + len(f.status):]
+        click.echo("\n".join([first, *rest]))
     s = summary(result)
-    err.print(
+    click.echo(
         f"{s['files']} files, {s['functions']} Function classes: {s['convertible']} convertible "
         f"({s['safe']} safe, {s['unsafe']} unsafe), {s['refused']} refused, {s['ignored']} ignored, "
-        f"{s['errors']} errors"
+        f"{s['errors']} errors", err=True
     )
 
 

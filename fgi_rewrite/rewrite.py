@@ -100,6 +100,7 @@ class _Plan:
     function_name: str
     function_source: str
     module_level: bool  # the class sits in a class body: the function goes to module level
+    code: str = ""  # the kind (FGI001-FGI005), shown beside the outcome
 
 
 class _Transformer(cst.CSTTransformer):
@@ -340,9 +341,10 @@ def rewrite_module(data: bytes, options: RewriteOptions = RewriteOptions(),
             result.outcomes.append(ClassOutcome(info.qualname, "held-back", "FGI903",
                                                 f"internal error: generated code does not parse ({error.message})"))
             continue
-        plans[id(info.node)] = _Plan(info, name, source, module_level=info.enclosing_class is not None)
+        plans[id(info.node)] = _Plan(info, name, source, module_level=info.enclosing_class is not None,
+                                     code=decision.code)
     for plan in plans.values():
-        result.outcomes.append(ClassOutcome(plan.info.qualname, "rewritten", "", f"now {plan.function_name}()",
+        result.outcomes.append(ClassOutcome(plan.info.qualname, "rewritten", plan.code, f"now {plan.function_name}()",
                                             plan.function_name))
     if not plans:
         return result

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from fgi_rewrite.rewrite import ModuleRewrite, RewriteOptions, rewrite_module
+from fgi_rewrite.terminal import width_of, wrap
 from fgi_rewrite.writer import WriteRefused, unified_diff, write_atomic, write_copy
 
 Mode = Literal["write", "diff", "check", "out"]
@@ -130,12 +131,14 @@ class RewriteRun:
             return
         original, result = done
         assert isinstance(result, ModuleRewrite)
+        width = width_of(sys.stderr)
         for outcome in result.outcomes:
             self.counts[outcome.outcome] += 1
             detail = f" ({outcome.code})" if outcome.code else ""
-            print(f"{shown}: {outcome.qualname}: {outcome.outcome}{detail}: {outcome.reason}", file=sys.stderr)
+            text = f"{outcome.qualname}: {outcome.outcome}{detail}: {outcome.reason}"
+            print("\n".join(wrap(f"{shown}:", text, width)), file=sys.stderr)
         for note in result.notes:
-            print(f"{shown}: {note}", file=sys.stderr)
+            print("\n".join(wrap(f"{shown}:", note, width)), file=sys.stderr)
         # A notebook is imported by no other file: no call sites elsewhere to point at it.
         converted = {} if file.suffix == ".ipynb" else {
             o.qualname: o.function for o in result.outcomes

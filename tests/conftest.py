@@ -13,6 +13,10 @@ import os
 
 from hypothesis import settings
 
+# Text output wraps at COLUMNS when it is set (fgi_rewrite/terminal.py); tests that read whole
+# lines want them unwrapped, and tests of wrapping set it themselves.
+os.environ.pop("COLUMNS", None)
+
 settings.register_profile("ci", max_examples=300, deadline=None, derandomize=True, print_blob=True)
 settings.register_profile("dev", max_examples=2000, deadline=None, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

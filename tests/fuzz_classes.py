@@ -105,8 +105,8 @@ class Generated:
     mark_dirty: bool = False  # forward writes into its input: call it with non-leaf tensors
     outputs: int = 1
     # Every gradient is a plain chain of products and divisions of grad_output, so the fix must
-    # be safe (symbolic); masks and helpers that receive grad_output make it unsafe (DESIGN.md
-    # sections 2 and 7).
+    # be safe (symbolic); masks and helpers that receive grad_output make it unsafe
+    # (docs/architecture.md, "What safe means").
     symbolic: bool = True
     # How far the original runs (refused classes): forward and backward; forward only (its
     # output carries no gradient); or backward raises.

@@ -165,7 +165,7 @@ class LearnedThreshold(Function):
 """
     reports, _ = scan_source((HEADER + source).encode(), "case.py")
     (report,) = reports
-    # Unsafe: autograd's broadcasting reduction sums in another order than .sum(0) (DESIGN 2).
+    # Unsafe: autograd's broadcasting reduction sums in another order than .sum(0) (docs/architecture.md).
     assert (report.status, report.code, report.fix) == ("convertible", "FGI001", "unsafe")
     assert any("summation order" in note for note in report.notes)
     assert [(i.name, i.role, i.gradient) for i in report.inputs] == [

@@ -1,7 +1,7 @@
 """The tool on the real libraries it is developed against: snntorch 1.0.0 and spikingjelly 2.0.0.
 
 Runs only where the dev corpus is present (``FGI_DEV_CORPUS``, default
-``~/.cache/fgi-dev-corpus``, filled by ``shared/scripts/dev-corpus.sh``); CI has none and
+``~/.cache/fgi-dev-corpus``, filled as README's "Checking real code" says); CI has none and
 skips it. For each library:
 
 1. ``scan --format json`` and ``rewrite --out`` (safe fixes, then ``--unsafe-fixes``) agree
@@ -51,7 +51,7 @@ WORKER_TIMEOUT_S = 120
 def _library_param(lib: str) -> Any:
     root = CORPUS / lib / LIBRARIES[lib]
     reason = (f"dev corpus not found: {root} is missing (set FGI_DEV_CORPUS or fetch it with "
-              "shared/scripts/dev-corpus.sh; CI runs without it)")
+              "the commands in README.md, section 'Checking real code'; CI runs without it)")
     return pytest.param(lib, id=lib, marks=pytest.mark.skipif(not root.is_dir(), reason=reason))
 
 
@@ -446,7 +446,7 @@ def _first_differences(a: Any, b: Any, bad: Any, x: Any, limit: int = 4) -> str:
 
 def _compare_forward(a: Any, b: Any, x: Any, hazard: Any = None) -> str | None:
     """Bitwise, except where the original's own gradient is not finite: there FGI's cancel pair
-    is NaN by design (DESIGN.md 1, the non-finite hazard, which the guarded style avoids)."""
+    is NaN by design (the non-finite hazard of docs/architecture.md, which the guarded style avoids)."""
     import torch
 
     if not isinstance(a, torch.Tensor) or not isinstance(b, torch.Tensor):

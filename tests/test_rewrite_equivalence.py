@@ -95,7 +95,7 @@ def _bits(t: torch.Tensor) -> torch.Tensor:
 
 
 def _ulps(a: torch.Tensor, b: torch.Tensor, precision: torch.dtype | None = None) -> float:
-    """Largest |a - b| in units in the last place of max(|a|, |b|) (DESIGN.md section 4),
+    """Largest |a - b| in units in the last place of max(|a|, |b|) (docs/architecture.md, "Verification"),
     in `precision` when the original's arithmetic ran coarser than the gradient's dtype;
     verify's own measure, so the test and the tool cannot disagree on what an ulp is."""
     return ulps_apart(a.detach(), b.detach(), precision or a.dtype)

@@ -1,6 +1,7 @@
 """Comments, docstrings and strings never change a verdict or the emitted code.
 
-Every decision is taken on syntax trees (DESIGN.md 6; fgi_rewrite/syntax.py). To show it,
+Every decision is taken on syntax trees (docs/architecture.md, "The pipeline";
+fgi_rewrite/analysis/syntax.py). To show it,
 each fixture is rewritten twice: as shipped, and with a comment spelling every word the
 analysis knows on every statement line and a docstring spelling them at the top of every
 function. The verdicts must be equal, and the two outputs must be the same program once

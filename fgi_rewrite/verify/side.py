@@ -163,7 +163,7 @@ def _namespace(name: str, script: bool) -> dict[str, str] | str:
 
 
 def _probe_backward(fn: Any, args: list[Any], leaves: list[torch.Tensor], seed: int) -> list[str]:
-    """Additivity and elementwise checks of the original backward (DESIGN.md section 4).
+    """Additivity and elementwise checks of the original backward (docs/architecture.md, "Verification").
 
     b(a*u + c*w) == a*b(u) + c*b(w) with signed coefficients from 1e-3 to 1e3 lets neither
     abs() nor clamp() through; a one-hot grad_output must change one gradient element only.

@@ -181,7 +181,7 @@ def _probe_backward(fn: Any, args: list[Any], leaves: list[torch.Tensor], seed: 
 
     for a, c in ((1e-3, -2.5), (-7.0, 1e3), (0.5, -0.25)):
         combined = vjp(a * u + c * w)
-        separate = [None if x is None else a * x + c * y for x, y in zip(vjp(u), vjp(w), strict=True)]
+        separate = [None if x is None or y is None else a * x + c * y for x, y in zip(vjp(u), vjp(w), strict=True)]
         for position, (left, right) in enumerate(zip(combined, separate, strict=True)):
             if left is None or right is None:
                 continue

@@ -104,8 +104,8 @@ def explain(code: str | None) -> None:
     from fgi_rewrite.codes import CODES, lookup, render_markdown, render_text
 
     if code is None:
-        for entry in CODES.values():
-            click.echo(f"{entry.code}  {entry.name:20} {entry.status:12} {entry.summary}")
+        for known in CODES.values():
+            click.echo(f"{known.code}  {known.name:20} {known.status:12} {known.summary}")
         return
     entry = lookup(code)
     if entry is None:

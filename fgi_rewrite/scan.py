@@ -62,17 +62,17 @@ def suppressed_codes(info: ClassInfo) -> set[str] | None:
 
 
 def _report(info: ClassInfo, verdict: Verdict | Refusal, path: str, line: int, column: int) -> FunctionReport:
-    common = dict(path=path, qualname=info.qualname, name=info.name, line=line, column=column)
     if isinstance(verdict, Refusal):
         report = FunctionReport(
-            **common, status="refused", code=verdict.code, reason=verdict.reason, kind=None, fix=None,
-            forward_style=None,
+            path=path, qualname=info.qualname, name=info.name, line=line, column=column,
+            status="refused", code=verdict.code, reason=verdict.reason, kind=None, fix=None, forward_style=None,
         )
     else:
         decision = verdict.decision
         report = FunctionReport(
-            **common, status="convertible", code=decision.code, reason=decision.reason, kind=decision.kind,
-            fix=decision.fix, forward_style=verdict.ir.forward_style, inputs=decision.inputs, notes=decision.notes,
+            path=path, qualname=info.qualname, name=info.name, line=line, column=column,
+            status="convertible", code=decision.code, reason=decision.reason, kind=decision.kind, fix=decision.fix,
+            forward_style=verdict.ir.forward_style, inputs=decision.inputs, notes=decision.notes,
         )
     suppressed = suppressed_codes(info)
     if suppressed is not None and (not suppressed or report.code in suppressed):
@@ -97,11 +97,11 @@ def source_error(data: bytes, path: str, error: Exception) -> FileError:
     # The encoding declaration itself (unknown, contradicting the BOM) or an undecodable first
     # line, where tokenize looks for one: name that line.
     first_two = data.removeprefix(_BOM).splitlines()[:2]
-    line = next((i + 1 for i, text in enumerate(first_two) if _CODING.match(text) or not _utf8(text)), None)
+    declared_at = next((i + 1 for i, text in enumerate(first_two) if _CODING.match(text) or not _utf8(text)), None)
     reason = error.msg if isinstance(error, SyntaxError) else str(error)
     if data.startswith(_BOM) and reason.startswith("encoding problem"):
         reason = f"the UTF-8 byte order mark contradicts the encoding declaration ({reason})"
-    return FileError(path, line, 1 if line else None, "FGI901", f"cannot decode: {reason}")
+    return FileError(path, declared_at, 1 if declared_at else None, "FGI901", f"cannot decode: {reason}")
 
 
 def _utf8(text: bytes) -> bool:
@@ -128,8 +128,7 @@ def _syntax_error(data: bytes, path: str, error: cst.ParserSyntaxError) -> FileE
         ast.parse(data)
     except SyntaxError as precise:
         if precise.lineno is not None:
-            column = precise.offset if precise.offset else None
-            return FileError(path, precise.lineno, column, "FGI902", f"syntax error: {precise.msg}")
+            return FileError(path, precise.lineno, precise.offset or None, "FGI902", f"syntax error: {precise.msg}")
     except ValueError:
         pass
     return FileError(path, error.raw_line, error.raw_column + 1, "FGI902", f"syntax error: {error.message}")
@@ -219,14 +218,14 @@ def _name_positions(
     lines = data.splitlines()
     by_id = {id(c): a for c, a in zip(every_class, all_ast, strict=True)}
     result = {}
-    for node in wanted:
-        found = by_id[id(node)]
+    for class_node in wanted:
+        found = by_id[id(class_node)]
         raw = lines[found.lineno - 1]
         name_at = raw.index(b"class", found.col_offset) + len(b"class")
         while raw[name_at:name_at + 1] in (b" ", b"\t", b"\\"):
             name_at += 1
         column = len(raw[:name_at].decode(module.encoding, "replace")) + 1
-        result[id(node)] = (found.lineno, column)
+        result[id(class_node)] = (found.lineno, column)
     return result
 
 

@@ -10,7 +10,7 @@ result marked interprocedural when grad_output was passed in).
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import cast
+from typing import cast, overload
 
 import libcst as cst
 
@@ -218,7 +218,7 @@ class BackwardReader:
         elif ended_else:
             self.env = after_body
         else:
-            self.env = {k: _merge(after_body.get(k), after_else.get(k)) for k in after_body.keys() | after_else.keys()}
+            self.env = after_else | {k: _merge(v, after_else.get(k)) for k, v in after_body.items()}
         return False
 
     def _loop(self, stmt: cst.For | cst.While) -> bool:
@@ -280,7 +280,7 @@ class BackwardReader:
             value = replace(value, index=None)
             read_in_place = True
         current = self.env.get(root) if root else None
-        if isinstance(current, Linear):
+        if root is not None and isinstance(current, Linear):
             if isinstance(value, Linear) or (isinstance(value, Const) and self.is_zero(value.node)):
                 self._bind(root, current.opaque(f"masked assignment {code_of(stmt).strip()}"))
                 return
@@ -332,7 +332,7 @@ class BackwardReader:
             root = _root_name(func.value)
             method = func.attr.value
             receiver = self.env.get(root) if root else None
-            if isinstance(receiver, Linear) and isinstance(func.value, cst.Name):
+            if root is not None and isinstance(receiver, Linear) and isinstance(func.value, cst.Name):
                 # In-place method on the gradient: same algebra as the out-of-place call.
                 out_of_place = method[:-1] if method.endswith("_") else method
                 call = value.with_changes(func=func.with_changes(attr=cst.Name(out_of_place)))
@@ -360,8 +360,8 @@ class BackwardReader:
     def _known(self, node: cst.BaseExpression) -> cst.BaseExpression:
         """The expression a local name or ctx attribute stands for, when known (for mask/zero tests)."""
         for _ in range(8):
-            if isinstance(node, cst.Name) and isinstance(self.env.get(node.value), Const):
-                known = self.env[node.value].node  # type: ignore[union-attr]
+            if isinstance(node, cst.Name) and isinstance(bound := self.env.get(node.value), Const):
+                known = bound.node
                 if known is None or known is node:
                     break
                 node = known
@@ -572,7 +572,7 @@ class BackwardReader:
                 raise Refusal("FGI108", f"backward cannot run as written: calls .{func.attr.value}() on a tuple", node)
             if isinstance(receiver, Linear):
                 return self._method_on_gradient(node, receiver, func.attr.value, args)
-        name = dotted_name(func)
+        name = dotted_name(func) or ""
         qualified = _qualified_call_name(func, self.index) if name else None
         short = name.split(".")[-1] if name else ""
         helper = self._helper(func)
@@ -808,6 +808,14 @@ def _mark_interprocedural(value: Value) -> Value:
     if isinstance(value, TupleValue):
         return TupleValue(tuple(_mark_interprocedural(v) for v in value.items))
     return value
+
+
+@overload
+def _merge(a: Value, b: Value | None) -> Value: ...
+
+
+@overload
+def _merge(a: Value | None, b: Value | None) -> Value | None: ...
 
 
 def _merge(a: Value | None, b: Value | None) -> Value | None:

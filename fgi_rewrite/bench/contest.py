@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
 import torch
@@ -76,8 +76,8 @@ def warm(contender: Contender, iterations: int, clock: Clock) -> None:
 
 def race(contenders: list[Contender], rounds: int, samples: int, clock: Clock, inner: int = 1,
          advance: Callable[[], None] | None = None) -> Timing:
-    tasks = {(c.mode, c.variant, phase): step for c in contenders if c.failure is None
-             for phase, step in c.steps.items()}
+    tasks: dict[Hashable, Callable[[], object]] = {
+        (c.mode, c.variant, phase): step for c in contenders if c.failure is None for phase, step in c.steps.items()}
     return run_rounds(tasks, rounds, samples, clock, inner, advance)
 
 

@@ -17,7 +17,7 @@ import linecache
 import sys
 import tokenize
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,7 +53,7 @@ class Variant:
 class SpikeFunction:
     label: str  # "<builtin:gaussian>" or "path::Class"
     variants: dict[str, Variant]
-    inputs: list[Mapping[str, Any]]  # verify.argument_spec of the class
+    inputs: Sequence[Mapping[str, Any]]  # verify.argument_spec of the class
     namespace: dict[str, Any] = field(default_factory=dict)  # the original module's globals
 
 
@@ -96,7 +96,7 @@ def _resolve(module: types.ModuleType, qualname: str) -> Any:
     return obj
 
 
-def _input_spec(source: bytes, qualname: str) -> list[Mapping[str, Any]]:
+def _input_spec(source: bytes, qualname: str) -> Sequence[Mapping[str, Any]]:
     import libcst as cst
 
     from fgi_rewrite.analysis.discovery import find_function_classes
@@ -199,19 +199,22 @@ def make_arguments(function: SpikeFunction, shape: tuple[int, ...], dtype: torch
     primary = -1
     for item in function.inputs:
         name = item["name"]
+        value: object  # a tensor, a number, or whatever --arg or the default evaluates to
         if item["role"] == "variadic":
             raise BenchError(f"{function.label}: *{name} inputs cannot be benchmarked")
         if item["role"] == "differentiable":
-            value = torch.randn(shape, generator=generator, dtype=torch.float64).to(dtype=dtype, device=device)
-            value.requires_grad_(True)
+            leaf = torch.randn(shape, generator=generator, dtype=torch.float64).to(dtype=dtype, device=device)
+            leaf.requires_grad_(True)
             primary = len(values) if primary < 0 else primary
-            leaves.append(value)
+            leaves.append(leaf)
+            value = leaf
             described.append(f"{name}=randn{list(shape)}")
         elif item["role"] == "broadcast":
             size = () if item["full_reduction"] else shape[1:]
-            value = (torch.rand(size, generator=generator, dtype=torch.float64) + 0.5).to(dtype=dtype, device=device)
-            value.requires_grad_(True)
-            leaves.append(value)
+            leaf = (torch.rand(size, generator=generator, dtype=torch.float64) + 0.5).to(dtype=dtype, device=device)
+            leaf.requires_grad_(True)
+            leaves.append(leaf)
+            value = leaf
             described.append(f"{name}=parameter{list(size)}")
         elif name in given:
             x = torch.randn(shape, generator=generator, dtype=torch.float64).to(dtype=dtype, device=device)

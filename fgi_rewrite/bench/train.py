@@ -60,8 +60,8 @@ def train(function: SpikeFunction, data: Dataset, settings: TrainSettings,
     torch.manual_seed(settings.seed)
     state = make_model(data.features, settings.hidden, function.variants[FGI].fn, custom=False).state_dict()
     batches = _batches(len(data.train_y), settings.batch, settings.steps, settings.seed)
-    cast = {"device": settings.device, "dtype": settings.dtype}
-    train_x, test_x = data.train_x.to(**cast), data.test_x.to(**cast)
+    device, dtype = settings.device, settings.dtype
+    train_x, test_x = data.train_x.to(device=device, dtype=dtype), data.test_x.to(device=device, dtype=dtype)
     train_y, test_y = data.train_y.to(settings.device), data.test_y.to(settings.device)
     curves: dict[str, list[float]] = {}
     accuracy: dict[str, float] = {}
@@ -69,7 +69,7 @@ def train(function: SpikeFunction, data: Dataset, settings: TrainSettings,
         variant = function.variants[name]
         model = make_model(data.features, settings.hidden, variant.fn, variant.custom)
         model.load_state_dict(state)
-        model.to(**cast)
+        model.to(device=device, dtype=dtype)
         optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr, amsgrad=True)
         advance = progress(f"train {name}", len(batches))
         losses: list[float] = []

@@ -130,15 +130,14 @@ def report(paths: tuple[str, ...], outputs: tuple[str, ...], report_only: bool, 
 
         verdicts, _ = verify(files, VerifyOptions(  # its file errors are the ones collect found
             unsafe_fixes=options.unsafe_fixes, seed=options.seed, dtypes=options.dtypes,
-            compat=options.compat,  # type: ignore[arg-type]
-            arguments=options.arguments, inputs=options.inputs, style=options.style, fast_path=options.fast_path,
-            curves=True))
+            compat=options.compat, arguments=options.arguments, inputs=options.inputs, style=options.style,
+            fast_path=options.fast_path, curves=True))
         attach_verdicts(document, verdicts)
     if bench is not None:
         attach_bench(document, bench, bench_file or "")
-    for error in document.errors:
-        where = error.path + (f":{error.line}" if error.line else "")
-        click.echo(f"error: {where}: {error.code} {error.message}", err=True)
+    for file_error in document.errors:
+        where = file_error.path + (f":{file_error.line}" if file_error.line else "")
+        click.echo(f"error: {where}: {file_error.code} {file_error.message}", err=True)
 
     _write_outputs(document, targets)
     _print_summary(document)

@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from fgi_rewrite.model import FileError, FunctionReport, SkippedFile
 from fgi_rewrite.report.hunks import Hunk
@@ -28,7 +28,7 @@ class ReportOptions:
     fast_path: bool = True
     seed: int = 0
     dtypes: tuple[str, ...] = ()
-    compat: str = "default"
+    compat: Literal["none", "default", "full"] = "default"
     arguments: dict[str, str] = field(default_factory=dict)
     inputs: dict[str, str] = field(default_factory=dict)  # [tool.fgi-rewrite.verify] inputs, as verify takes them
 

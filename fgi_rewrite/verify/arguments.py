@@ -75,7 +75,7 @@ def run_shapes(spec: Sequence[InputSpec]) -> tuple[list[tuple[int, ...]], str]:
     least = max([i.get("min_rank") or 0 for i in differentiable] + [0])
     exact = next((i["exact_rank"] for i in differentiable if i.get("exact_rank")), None)
     seen = [tuple(s) for i in differentiable for s in i.get("shapes") or ()]
-    defaults = [s for s in SHAPES if len(s) >= least and (exact is None or len(s) == exact)]
+    defaults: list[tuple[int, ...]] = [s for s in SHAPES if len(s) >= least and (exact is None or len(s) == exact)]
     if not defaults:
         defaults = [_shape_of_rank(exact or least)]
     shapes = list(dict.fromkeys(seen + defaults))

@@ -231,7 +231,7 @@ def _attribute_roots(statement: cst.CSTNode) -> set[str]:
     if not isinstance(statement, cst.SimpleStatementLine):
         return roots
     for small in statement.body:
-        targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else \
+        targets: list[cst.BaseExpression] = [t.target for t in small.targets] if isinstance(small, cst.Assign) else \
             [small.target] if isinstance(small, (cst.AnnAssign, cst.AugAssign)) else []
         for target in targets:
             while isinstance(target, (cst.Attribute, cst.Subscript)):
@@ -256,27 +256,28 @@ class Closures:
             statement.visit(nodes)
             owner.update(dict.fromkeys(nodes.ids, index))
         self.binders: dict[str, set[int]] = {}
-        for name in {a.name for a in global_scope.assignments} if global_scope is not None else ():
-            for assignment in global_scope.assignments[name]:  # type: ignore[union-attr]
-                if isinstance(assignment, Assignment) and id(assignment.node) in owner:
-                    self.binders.setdefault(name, set()).add(owner[id(assignment.node)])
+        if global_scope is not None:
+            for name in {a.name for a in global_scope.assignments}:
+                for assignment in global_scope.assignments[name]:
+                    if isinstance(assignment, Assignment) and id(assignment.node) in owner:
+                        self.binders.setdefault(name, set()).add(owner[id(assignment.node)])
         stars = {i for i, s in enumerate(body) if isinstance(s, cst.SimpleStatementLine)
                  and any(isinstance(x, cst.ImportFrom) and isinstance(x.names, cst.ImportStar) for x in s.body)}
         self.uses: dict[int, set[int]] = {}
         self.names: dict[int, set[tuple[int, str | None]]] = {}  # statement -> (statement, name) it reads
-        for scope in set(scopes.values()):
+        for scope in {s for s in scopes.values() if s is not None}:
             for access in scope.accesses:
-                index = owner.get(id(access.node))
-                if index is None:
+                reader = owner.get(id(access.node))
+                if reader is None:
                     continue
                 found = {owner[id(r.node)] for r in access.referents
                          if isinstance(r, Assignment) and r.scope is global_scope and id(r.node) in owner}
                 if not found and not access.referents and getattr(access.node, "value", "") not in _BUILTINS:
                     found = stars  # perhaps bound by a star import
-                self.uses.setdefault(index, set()).update(found)
-                name = getattr(access.node, "value", None)
+                self.uses.setdefault(reader, set()).update(found)
+                read_name = getattr(access.node, "value", None)
                 for other in found:
-                    self.names.setdefault(index, set()).add((other, name))
+                    self.names.setdefault(reader, set()).add((other, read_name))
         self.always = {i for i, s in enumerate(body) if _sys_path_call(s) or (
             isinstance(s, cst.SimpleStatementLine) and any(
                 isinstance(x, cst.ImportFrom) and x.module is not None and dotted_name(x.module) == "__future__"
@@ -333,7 +334,7 @@ def _only_read(statement: cst.CSTNode, read: set[str | None]) -> cst.CSTNode:
     """An import statement with only the names that are read (`import os, nir` -> `import os`)."""
     if not isinstance(statement, cst.SimpleStatementLine) or None in read:
         return statement
-    body = []
+    body: list[cst.BaseSmallStatement] = []
     for small in statement.body:
         if isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(small.names, cst.ImportStar):
             if isinstance(small, cst.ImportFrom) and dotted_name(small.module or cst.Name("_")) == "__future__":
@@ -351,7 +352,7 @@ def _only_read(statement: cst.CSTNode, read: set[str | None]) -> cst.CSTNode:
     return statement.with_changes(body=body)
 
 
-def _at_original_lines(module: cst.Module, body: list[cst.CSTNode], needed: dict[int, set[str | None]]) -> str:
+def _at_original_lines(module: cst.Module, body: Sequence[cst.CSTNode], needed: dict[int, set[str | None]]) -> str:
     parts = ["\n" * len(module.header)]  # the comments and blank lines above the first statement
     for index, statement in enumerate(body):
         code = module.code_for_node(statement)

@@ -382,7 +382,8 @@ def compare(case: Case, original: dict[str, Any], twin: dict[str, Any]) -> Verdi
                  for name, error in twin.get("unignored", {}).items() if error]
     problems += _member_problems(case, original, twin, verdict)
     problems += _namespace_problems(case, original, twin, verdict)
-    verdict.checked = {"outputs": len(next(iter(original["runs"].values()), {}).get("outputs", [])),
+    first_run: dict[str, Any] = next(iter(original["runs"].values()), {})
+    verdict.checked = {"outputs": len(first_run.get("outputs", [])),
                        "members": sorted(original.get("members") or {}) if isinstance(twin.get("members"), dict)
                        else [],
                        "namespaces": sorted(m for m, space in original.get("namespaces", {}).items()

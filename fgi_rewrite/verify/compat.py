@@ -407,7 +407,7 @@ def _run_and_judge_diff_only(case: _Case, f: Callable[..., object], how: str = "
     return case.judge(out, case.gradients(out, leaves), how)
 
 
-def _first_input(case: _Case) -> tuple[torch.Tensor, list[object]]:
+def _first_input(case: _Case) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """The first differentiable input (a fresh copy) and the other arguments."""
     if not case.diff:
         raise _Skip("no differentiable input")

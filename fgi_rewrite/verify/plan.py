@@ -520,11 +520,12 @@ def _loading(case: Case, original: _Source, twin: _Source, against: Path | None,
     reason = None if line is None else ("the module runs code at import" if original.loud else
                                         "the FGI side's module runs code at import") + f" ({where(line)})"
     first, last = search_path(case.file)
-    sides = {"original": {"module": case.module, "file": str(case.file.resolve()), "paths": [str(p) for p in first],
-                          "paths_after": [str(p) for p in last], "closure_reason": reason,
-                          "closure": original.closure([case.object])},
-             "fgi": {"module": case.twin[0], "closure_reason": reason,
-                     "closure": twin.closure([case.twin[1], case.qualname])}}
+    sides: dict[str, dict[str, Any]] = {
+        "original": {"module": case.module, "file": str(case.file.resolve()), "paths": [str(p) for p in first],
+                     "paths_after": [str(p) for p in last], "closure_reason": reason,
+                     "closure": original.closure([case.object])},
+        "fgi": {"module": case.twin[0], "closure_reason": reason,
+                "closure": twin.closure([case.twin[1], case.qualname])}}
     if case.twin_file is not None:
         stop = against.resolve() if against is not None else None
         first, last = search_path(case.twin_file, stop)
@@ -629,8 +630,8 @@ def run_sides(root: Path, twin: Path, cases: list[Case], options: VerifyOptions,
     fgi_job["original_failed"] = str(work / "original.failed")
     fgi_job["verdicts"] = str(work / "verdicts.json")
     original_side, fgi_side = processes or (_start_side(), _start_side())
-    assert original_side.stdin is not None and fgi_side.stdin is not None
     for side, job in ((original_side, original_job), (fgi_side, fgi_job)):
+        assert side.stdin is not None  # both started with stdin=PIPE
         try:
             side.stdin.write(json.dumps(job))
             side.stdin.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -181,7 +182,7 @@ def _probe_backward(fn: Any, args: list[Any], leaves: list[torch.Tensor], seed: 
 
     for a, c in ((1e-3, -2.5), (-7.0, 1e3), (0.5, -0.25)):
         combined = vjp(a * u + c * w)
-        separate = [None if x is None else a * x + c * y for x, y in zip(vjp(u), vjp(w), strict=True)]
+        separate = [None if x is None or y is None else a * x + c * y for x, y in zip(vjp(u), vjp(w), strict=True)]
         for position, (left, right) in enumerate(zip(combined, separate, strict=True)):
             if left is None or right is None:
                 continue
@@ -274,16 +275,22 @@ def _curves(fn: Any, spec: list[dict[str, Any]], namespace: dict[str, Any], seed
             "derivative": torch.cat(derivatives)[:CURVE_POINTS]}
 
 
-def _override(code: str, namespace: dict[str, Any]) -> Any:
+@dataclass
+class _Override:
     """A value given as Python source (`--arg`, settings, or a call-site literal); `x` is the
     differentiable input, the module's own names are visible."""
+
+    expression: str
+    origin: str  # what make_arguments names the value by
+    namespace: dict[str, Any]
+
+    def __call__(self, x: torch.Tensor) -> Any:
+        return eval(self.expression, {**self.namespace, "torch": torch, "x": x})
+
+
+def _override(code: str, namespace: dict[str, Any]) -> _Override:
     expression, _, comment = code.partition("  # ")
-
-    def make(x: torch.Tensor) -> Any:
-        return eval(expression, {**namespace, "torch": torch, "x": x})
-
-    make.origin = f"{expression} ({comment or 'given'})"  # type: ignore[attr-defined]
-    return make
+    return _Override(expression, f"{expression} ({comment or 'given'})", namespace)
 
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import linecache
+import os
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,8 @@ torch = pytest.importorskip("torch")
 
 import libcst as cst
 from fuzz_classes import FEATURES, Generated, function_classes, truth
-from hypothesis import event, given, note
+from hypothesis import event, given, note, settings
+from hypothesis import seed as fixed_seed
 from hypothesis import strategies as st
 
 from fgi_rewrite.rewrite import RewriteOptions, rewrite_module
@@ -187,7 +189,16 @@ def _check_members(gen: Generated, original: dict[str, Any], fgi: dict[str, Any]
         assert _same_result(expected, got), f"{call}: {expected!r} on the class, {got!r} through the shim"
 
 
+# Derandomized, Hypothesis would seed itself from this function's source, so that any edit to it
+# changed the classes CI draws (and once left two rare features undrawn). CI's runs draw from a
+# fixed seed instead, one whose 300 classes cover every feature
+# (test_every_generator_feature_was_exercised checks it); other profiles draw at random.
+CI_SEED = int(os.environ.get("FGI_FUZZ_SEED", "5"))  # FGI_FUZZ_SEED tries another
+_ci_seed = fixed_seed(CI_SEED) if settings.default.derandomize else (lambda test: test)
+
+
 @pytest.mark.filterwarnings("ignore:.*should not be instantiated:DeprecationWarning")  # Cls().apply call sites
+@_ci_seed
 @given(gen=function_classes(), seed=st.integers(0, 2**16))
 def test_rewrite_of_generated_class_is_equivalent(gen: Generated, seed: int) -> None:
     for feature in gen.features:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import itertools
 import linecache
-import os
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -32,9 +31,9 @@ torch = pytest.importorskip("torch")
 
 import libcst as cst
 from fuzz_classes import FEATURES, Generated, function_classes, truth
-from hypothesis import event, given, note, settings
-from hypothesis import seed as fixed_seed
+from hypothesis import currently_in_test_context, event, find, given, note, settings
 from hypothesis import strategies as st
+from hypothesis.errors import NoSuchExample
 
 from fgi_rewrite.rewrite import RewriteOptions, rewrite_module
 from fgi_rewrite.scan import scan_module
@@ -189,25 +188,24 @@ def _check_members(gen: Generated, original: dict[str, Any], fgi: dict[str, Any]
         assert _same_result(expected, got), f"{call}: {expected!r} on the class, {got!r} through the shim"
 
 
-# Derandomized, Hypothesis would seed itself from this function's source, so that any edit to it
-# changed the classes CI draws (and once left two rare features undrawn). CI's runs draw from a
-# fixed seed instead, one whose 300 classes cover every feature
-# (test_every_generator_feature_was_exercised checks it); other profiles draw at random.
-CI_SEED = int(os.environ.get("FGI_FUZZ_SEED", "5"))  # FGI_FUZZ_SEED tries another
-_ci_seed = fixed_seed(CI_SEED) if settings.default.derandomize else (lambda test: test)
-
-
 @pytest.mark.filterwarnings("ignore:.*should not be instantiated:DeprecationWarning")  # Cls().apply call sites
-@_ci_seed
 @given(gen=function_classes(), seed=st.integers(0, 2**16))
 def test_rewrite_of_generated_class_is_equivalent(gen: Generated, seed: int) -> None:
     for feature in gen.features:
         event(feature)
     COVERED.update(gen.features)
+    _check_generated(gen, seed)
+
+
+def _check_generated(gen: Generated, seed: int) -> None:
+    """scan, rewrite and every call of one generated class against the original and the truth."""
     report, outcome, rewritten = _report_and_outcome(gen)
-    event(f"tool: {outcome.outcome}" + (f" ({report.fix})" if report.fix else f" ({report.code})"))
-    note(f"scan: {report.status} {report.code} {report.fix}: {report.reason}; "
-         f"rewrite: {outcome.outcome}: {outcome.reason}")
+    said = f"scan: {report.status} {report.code} {report.fix}: {report.reason}; rewrite: {outcome.outcome}: "
+    if currently_in_test_context():  # not when drawn on purpose, outside the property test
+        event(f"tool: {outcome.outcome}" + (f" ({report.fix})" if report.fix else f" ({report.code})"))
+        note(said + outcome.reason)
+    else:
+        print(said + outcome.reason)
     original = _load(gen.source, "original")
 
     if gen.expect == "refuse":
@@ -250,13 +248,23 @@ def test_rewrite_of_generated_class_is_equivalent(gen: Generated, seed: int) -> 
             _assert_gradients(reference[2], grads, reference[0], tolerance, f"{what} {dtype}")
 
 
+@pytest.mark.filterwarnings("ignore:.*should not be instantiated:DeprecationWarning")
 def test_every_generator_feature_was_exercised() -> None:
-    """A green fuzz run shows what it covered: every feature was drawn at least once."""
+    """Every feature is exercised: the run's draws show what they covered, and a feature they
+    happened to miss (a rare refusal among 300 draws, which depend on Hypothesis's seed and
+    so on this file's source) is looked for on purpose and checked the same way."""
     if not COVERED:
         pytest.skip("the property test did not run in this session")
     print("\nfuzz features drawn:", ", ".join(f"{f}={COVERED[f]}" for f in FEATURES))
     missing = sorted(set(FEATURES) - set(COVERED))
-    assert not missing, f"never drawn: {missing}"
+    search = settings(max_examples=3000, derandomize=True, database=None, deadline=None)
+    for feature in missing:
+        try:
+            gen = find(function_classes(), lambda g, wanted=feature: wanted in g.features, settings=search)
+        except NoSuchExample:
+            pytest.fail(f"the generator never draws {feature}")
+        print(f"drawn on purpose: {feature}")
+        _check_generated(gen, 0)
 
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"

@@ -11,6 +11,7 @@ shim. Nothing is imported or executed.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -22,6 +23,7 @@ from fgi_rewrite.analysis.ir import Refusal
 from fgi_rewrite.analysis.project import FileContext
 from fgi_rewrite.analysis.syntax import bound_names
 from fgi_rewrite.decision import judge_all, write_function
+from fgi_rewrite.emit.bindings import declared_global, scope_bindings
 from fgi_rewrite.emit.function import snake_case
 from fgi_rewrite.emit.imports import drop_unused_imports
 from fgi_rewrite.scan import could_define_function, suppressed_codes
@@ -113,6 +115,8 @@ class _Transformer(cst.CSTTransformer):
         self.unignored: list[str] = []
         self.scopes: list[cst.CSTNode] = []
         self.by_scope: dict[int, dict[str, str]] = {}  # id(scope) -> class name -> function name
+        self.bindings: dict[int, Counter[str]] = {}  # id(scope) -> name -> times bound there
+        self.rebound_anywhere: set[str] = set()  # declared `global` by some function
         self.module_level: dict[str, str] = {}
         self.hoisted: dict[int, list[cst.BaseStatement]] = {}  # id(top-level stmt) -> functions before it
         self.top: cst.CSTNode | None = None
@@ -128,16 +132,20 @@ class _Transformer(cst.CSTTransformer):
 
     def visit_Module(self, node: cst.Module) -> None:
         self.scopes.append(node)
+        self.rebound_anywhere = declared_global(node)
         self._register(node.body, node)
 
-    def _register(self, body: object, scope: cst.CSTNode) -> None:
+    def _register(self, body: object, scope: cst.Module | cst.FunctionDef) -> None:
         mapping = self.by_scope.setdefault(id(scope), {})
+        bindings = self.bindings[id(scope)] = scope_bindings(scope)
         statements = body if isinstance(body, (list, tuple)) else getattr(body, "body", [])
         stack = list(statements)
         while stack:  # classes directly in this scope, also under if/try/with
             stmt = stack.pop()
             if isinstance(stmt, cst.ClassDef) and id(stmt) in self.plans and not self.plans[id(stmt)].module_level:
-                mapping[stmt.name.value] = self.plans[id(stmt)].function_name
+                name = stmt.name.value
+                if bindings[name] == 1 and name not in self.rebound_anywhere:
+                    mapping[name] = self.plans[id(stmt)].function_name
             elif isinstance(stmt, (cst.If, cst.Try, cst.With, cst.For, cst.While)):
                 stack.extend(getattr(stmt.body, "body", []))
                 for extra in ("orelse", "finalbody"):
@@ -210,10 +218,14 @@ class _Transformer(cst.CSTTransformer):
             return updated_node
         target = updated_node.value
         if isinstance(target, cst.Name):
-            for scope in reversed(self.scopes):
+            for depth, scope in enumerate(reversed(self.scopes)):
+                if isinstance(scope, cst.ClassDef) and depth > 0:
+                    continue  # a class body's names are not visible in its methods
                 function = self.by_scope.get(id(scope), {}).get(target.value)
                 if function is not None:
                     return cst.Name(function)
+                if self._binds(scope, target.value):
+                    return updated_node  # the name means something else here, or several things
             if target.value in self.module_level:
                 return cst.Name(self.module_level[target.value])
         if isinstance(target, cst.Call) and not target.args and isinstance(target.func, cst.Name):
@@ -223,6 +235,11 @@ class _Transformer(cst.CSTTransformer):
         if isinstance(target, cst.Attribute) and target.attr.value in self.module_level:
             return cst.Name(self.module_level[target.attr.value])  # self.SpikeFn.apply, LIF.SpikeFn.apply
         return updated_node
+
+    def _binds(self, scope: cst.CSTNode, name: str) -> bool:
+        if id(scope) not in self.bindings and isinstance(scope, cst.ClassDef):
+            self.bindings[id(scope)] = scope_bindings(scope)
+        return self.bindings.get(id(scope), Counter())[name] > 0
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
         if not self.hoisted:

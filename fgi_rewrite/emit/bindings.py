@@ -1,0 +1,111 @@
+"""How often each name is bound in one scope, to know which `Cls.apply` a call site reaches.
+
+A call site may go straight to the new function only when the name it reads can mean one
+thing: the class. A second class of the same name (a notebook cell run again with another
+surrogate, a module that redefines it), any other assignment, an import, a parameter or a
+`global` declaration elsewhere makes the binding depend on when the call runs; such calls
+keep `Cls.apply`, which the shims answer exactly as the classes did.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import libcst as cst
+
+
+def scope_bindings(scope: cst.Module | cst.FunctionDef | cst.ClassDef) -> Counter[str]:
+    """Bindings made directly in scope: nested functions and classes count by name only,
+    their bodies are other scopes. A function's parameters count as bindings."""
+    counter = _Counter(scope)
+    if isinstance(scope, cst.FunctionDef):
+        for param in (*scope.params.posonly_params, *scope.params.params, *scope.params.kwonly_params):
+            counter.counts[param.name.value] += 1
+        for star in (scope.params.star_arg, scope.params.star_kwarg):
+            if isinstance(star, cst.Param):
+                counter.counts[star.name.value] += 1
+    if isinstance(scope, cst.Module):
+        for stmt in scope.body:
+            stmt.visit(counter)
+    else:
+        scope.body.visit(counter)
+    return counter.counts
+
+
+def declared_global(module: cst.Module) -> set[str]:
+    """Names some function declares `global`: it may rebind them at any time."""
+    names: set[str] = set()
+
+    class Reader(cst.CSTVisitor):
+        def visit_Global(self, node: cst.Global) -> None:
+            names.update(item.name.value for item in node.names)
+
+    module.visit(Reader())
+    return names
+
+
+class _Counter(cst.CSTVisitor):
+    def __init__(self, scope: cst.CSTNode) -> None:
+        self.scope = scope
+        self.counts: Counter[str] = Counter()
+
+    def _bind(self, target: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Name):
+            self.counts[target.value] += 1
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._bind(element.value)
+        elif isinstance(target, cst.StarredElement):
+            self._bind(target.value)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        self.counts[node.name.value] += 1
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        self.counts[node.name.value] += 1
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self._bind(node.target)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._bind(node.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._bind(node.target)
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self._bind(node.target)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._bind(node.target)
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        if node.asname is not None:
+            self._bind(node.asname.name)
+
+    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+        if node.name is not None:
+            self._bind(node.name.name)
+
+    def visit_Import(self, node: cst.Import) -> None:
+        for alias in node.names:
+            bound: cst.BaseExpression = alias.asname.name if alias.asname is not None else alias.name
+            while isinstance(bound, cst.Attribute):  # `import a.b` binds `a`
+                bound = bound.value
+            self._bind(bound)
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        if isinstance(node.names, cst.ImportStar):
+            # Not counted: what it binds is unknown without the other module, and one placed
+            # before the class (where star imports stand) is rebound by the class statement.
+            return
+        for alias in node.names:
+            self._bind(alias.asname.name if alias.asname is not None else alias.name)
+
+    def visit_Del(self, node: cst.Del) -> None:
+        self._bind(node.target)

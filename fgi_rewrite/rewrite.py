@@ -23,7 +23,7 @@ from fgi_rewrite.analysis.ir import Refusal
 from fgi_rewrite.analysis.project import FileContext
 from fgi_rewrite.analysis.syntax import bound_names
 from fgi_rewrite.decision import judge_all, write_function
-from fgi_rewrite.emit.bindings import declared_global, scope_bindings
+from fgi_rewrite.emit.bindings import assigned_attributes, base_names, declared_global, scope_bindings
 from fgi_rewrite.emit.function import snake_case
 from fgi_rewrite.emit.imports import drop_unused_imports
 from fgi_rewrite.scan import could_define_function, suppressed_codes
@@ -117,12 +117,16 @@ class _Transformer(cst.CSTTransformer):
         self.by_scope: dict[int, dict[str, str]] = {}  # id(scope) -> class name -> function name
         self.bindings: dict[int, Counter[str]] = {}  # id(scope) -> name -> times bound there
         self.rebound_anywhere: set[str] = set()  # declared `global` by some function
-        self.module_level: dict[str, str] = {}
+        # Classes nested in a class body: id(owner class) -> nested class name -> function.
+        self.nested: dict[int, dict[str, str]] = {}
+        self.owners: dict[str, cst.ClassDef] = {}  # module-level owner class name -> its node
         self.hoisted: dict[int, list[cst.BaseStatement]] = {}  # id(top-level stmt) -> functions before it
         self.top: cst.CSTNode | None = None
         for plan in plans.values():
-            if plan.module_level:
-                self.module_level[plan.info.name] = plan.function_name
+            owner = plan.info.enclosing_class
+            if plan.module_level and owner is not None:
+                self.nested.setdefault(id(owner), {})[plan.info.name] = plan.function_name
+                self.owners[owner.name.value] = owner
 
     def _statement(self, source: str) -> cst.BaseStatement:
         return cst.parse_statement(source, config=self.config)
@@ -133,6 +137,12 @@ class _Transformer(cst.CSTTransformer):
     def visit_Module(self, node: cst.Module) -> None:
         self.scopes.append(node)
         self.rebound_anywhere = declared_global(node)
+        # A nested class reached through an attribute (`self.SpikeFn`) may be replaced on an
+        # instance, on the class, or in a subclass: then its calls keep `.apply`.
+        self.replaced_attributes = assigned_attributes(node)
+        self.derived_from = base_names(node)
+        module_bindings = scope_bindings(node)
+        self.owners = {name: owner for name, owner in self.owners.items() if module_bindings[name] == 1}
         self._register(node.body, node)
 
     def _register(self, body: object, scope: cst.Module | cst.FunctionDef) -> None:
@@ -161,7 +171,27 @@ class _Transformer(cst.CSTTransformer):
         self.scopes.append(node)
         self._register(node.body, node)
 
-    def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+    def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+                          ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
+        return self._after_hoisted(original_node, self._unignored(original_node, updated_node))
+
+    def _after_hoisted(self, original_node: cst.CSTNode, updated: cst.BaseStatement
+                       | cst.FlattenSentinel[cst.BaseStatement]) -> cst.BaseStatement | cst.FlattenSentinel[
+                           cst.BaseStatement]:
+        """A top-level statement preceded by the functions of the classes nested in it. Placed
+        here, beside the statement in whatever block holds it, rather than by position in the
+        module's body, which a class turned into a function and a shim lengthens."""
+        functions = self.hoisted.pop(id(original_node), [])
+        if not functions:
+            return updated
+        statements = list(updated) if isinstance(updated, cst.FlattenSentinel) else [updated]
+        first = statements[0]
+        if isinstance(first, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):  # comments above stay above
+            functions[0] = functions[0].with_changes(leading_lines=first.leading_lines)
+            statements[0] = first.with_changes(leading_lines=[cst.EmptyLine(indent=False)] * 2)  # no block indent
+        return cst.FlattenSentinel([*functions, *statements])
+
+    def _unignored(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
         self.scopes.pop()
         functions = {plan.function_name for plan in self.plans.values()}
         if updated_node is not original_node and _only_calls(updated_node, functions):
@@ -186,7 +216,12 @@ class _Transformer(cst.CSTTransformer):
             self.top = node
         self.scopes.append(node)
 
-    def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef):
+    def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef
+                       ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
+        return self._after_hoisted(original_node, self._converted(original_node, updated_node))
+
+    def _converted(self, original_node: cst.ClassDef, updated_node: cst.ClassDef
+                   ) -> cst.ClassDef | cst.FlattenSentinel[cst.BaseStatement]:
         self.scopes.pop()
         plan = self.plans.get(id(original_node))
         if plan is None:
@@ -204,7 +239,7 @@ class _Transformer(cst.CSTTransformer):
         shim = shim.with_changes(leading_lines=original_node.leading_lines, decorators=original_node.decorators,
                                  body=body)
         functions = self._statements(plan.function_source)
-        gap = [cst.EmptyLine()] * 2 if len(self.scopes) == 1 else [cst.EmptyLine()]
+        gap = [cst.EmptyLine(indent=False)] * (2 if len(self.scopes) == 1 else 1)
         functions = [f.with_changes(leading_lines=gap) for f in functions]
         if plan.module_level:
             assert self.top is not None
@@ -226,15 +261,41 @@ class _Transformer(cst.CSTTransformer):
                     return cst.Name(function)
                 if self._binds(scope, target.value):
                     return updated_node  # the name means something else here, or several things
-            if target.value in self.module_level:
-                return cst.Name(self.module_level[target.value])
+            innermost = self.scopes[-1]
+            if isinstance(innermost, cst.ClassDef):  # `fn = SpikeFn.apply` in the owner's own body
+                return self._nested_call(innermost, target.value) or updated_node
         if isinstance(target, cst.Call) and not target.args and isinstance(target.func, cst.Name):
             # `Cls().apply(...)`: the instance only served to reach apply.
             rewritten = self.leave_Attribute(original_node, updated_node.with_changes(value=target.func))
             return rewritten if isinstance(rewritten, cst.Name) else updated_node
-        if isinstance(target, cst.Attribute) and target.attr.value in self.module_level:
-            return cst.Name(self.module_level[target.attr.value])  # self.SpikeFn.apply, LIF.SpikeFn.apply
+        if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name):
+            owner = self._owner_reached(target.value.value)  # self.SpikeFn.apply, LIF.SpikeFn.apply
+            if owner is not None:
+                return self._nested_call(owner, target.attr.value) or updated_node
         return updated_node
+
+    def _owner_reached(self, name: str) -> cst.ClassDef | None:
+        """The class whose attribute `name.X` reads: `LIF` by its module-level name, or `self` /
+        `cls` (the first parameter) in a method defined directly in the class's body."""
+        if name in self.owners:
+            return self.owners[name]
+        if len(self.scopes) >= 2 and isinstance(self.scopes[-1], cst.FunctionDef) \
+                and isinstance(self.scopes[-2], cst.ClassDef):
+            method, owner = self.scopes[-1], self.scopes[-2]
+            params = method.params.posonly_params or method.params.params
+            static = any(dotted_name(d.decorator) == "staticmethod" for d in method.decorators)
+            if params and params[0].name.value == name and not static:
+                return owner
+        return None
+
+    def _nested_call(self, owner: cst.ClassDef, name: str) -> cst.Name | None:
+        """The function that replaced the class `name` nested in owner, when nothing may hold
+        another value there: the owner binds it once, nothing assigns that attribute, and no
+        class in the module derives from the owner."""
+        function = self.nested.get(id(owner), {}).get(name)
+        if function is None or name in self.replaced_attributes or owner.name.value in self.derived_from:
+            return None
+        return cst.Name(function) if scope_bindings(owner)[name] == 1 else None
 
     def _binds(self, scope: cst.CSTNode, name: str) -> bool:
         if id(scope) not in self.bindings and isinstance(scope, cst.ClassDef):
@@ -242,16 +303,10 @@ class _Transformer(cst.CSTTransformer):
         return self.bindings.get(id(scope), Counter())[name] > 0
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
-        if not self.hoisted:
-            return updated_node
-        body: list[cst.BaseStatement] = []
-        # Module-level statements are replaced one for one (a class by its shim): strict, so a
-        # change that added or removed one fails loudly instead of shifting the hoisted functions.
-        for original, updated in zip(original_node.body, updated_node.body, strict=True):
-            for function in self.hoisted.get(id(original), []):
-                body.append(function.with_changes(leading_lines=[cst.EmptyLine()] * 2) if body else function)
-            body.append(updated)
-        return updated_node.with_changes(body=body)
+        # Every hoisted function found its statement: one left over would leave a shim calling
+        # a function that does not exist.
+        assert not self.hoisted, "functions of nested classes were not placed"
+        return updated_node
 
 
 def _is_jit_ignore(decorator: cst.Decorator) -> bool:

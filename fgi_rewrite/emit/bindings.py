@@ -109,3 +109,53 @@ class _Counter(cst.CSTVisitor):
 
     def visit_Del(self, node: cst.Del) -> None:
         self._bind(node.target)
+
+
+def assigned_attributes(module: cst.Module) -> set[str]:
+    """Attribute names some statement assigns (`self.SpikeFn = ...`, `LIF.SpikeFn = ...`,
+    `setattr(obj, "SpikeFn", ...)`): an instance or a class may then hold another value there."""
+    names: set[str] = set()
+
+    class Reader(cst.CSTVisitor):
+        def _target(self, target: cst.BaseExpression) -> None:
+            if isinstance(target, cst.Attribute):
+                names.add(target.attr.value)
+            elif isinstance(target, (cst.Tuple, cst.List)):
+                for element in target.elements:
+                    self._target(element.value)
+
+        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+            self._target(node.target)
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            self._target(node.target)
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            self._target(node.target)
+
+        def visit_Call(self, node: cst.Call) -> None:
+            if isinstance(node.func, cst.Name) and node.func.value == "setattr" and len(node.args) > 1:
+                name = node.args[1].value
+                if isinstance(name, cst.SimpleString):
+                    names.add(name.evaluated_value if isinstance(name.evaluated_value, str) else "")
+
+    module.visit(Reader())
+    return names
+
+
+def base_names(module: cst.Module) -> set[str]:
+    """The last part of every class base in the module (`LIF`, `neurons.LIF`): a class a base
+    names may have a subclass here that overrides what it holds."""
+    names: set[str] = set()
+
+    class Reader(cst.CSTVisitor):
+        def visit_ClassDef(self, node: cst.ClassDef) -> None:
+            for base in node.bases:
+                value = base.value
+                if isinstance(value, cst.Name):
+                    names.add(value.value)
+                elif isinstance(value, cst.Attribute):
+                    names.add(value.attr.value)
+
+    module.visit(Reader())
+    return names

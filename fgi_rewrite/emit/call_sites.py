@@ -10,6 +10,7 @@ this pass makes them call the function directly and imports it where needed.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import libcst as cst
 from fgi_rewrite.analysis.discovery import ImportTable, dotted_name
 from fgi_rewrite.analysis.project import absolute_module, module_name_of
 from fgi_rewrite.analysis.syntax import bound_names
+from fgi_rewrite.emit.bindings import declared_global, scope_bindings
 
 
 def module_name(path: Path) -> str:
@@ -77,9 +79,44 @@ class _CallSites(cst.CSTTransformer):
         self.local: dict[str, str] = {}  # local class name -> function to import beside it
         self.needed: dict[int, list[str]] = {}  # id(ImportFrom) -> functions to add
         self.changed = False
+        # Enclosing functions and classes, and what each binds: a call reads the imported name
+        # only where nothing nearer binds it (emit/bindings.py).
+        self.scopes: list[tuple[cst.CSTNode, Counter[str]]] = []
+        self.module_bindings: Counter[str] = Counter()
+        self.rebound: set[str] = set()
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self.module_bindings = scope_bindings(node)
+        self.rebound = declared_global(node)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.scopes.append((node, scope_bindings(node)))
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+        self.scopes.pop()
+        return updated_node
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.scopes.append((node, scope_bindings(node)))
+
+    def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef:
+        self.scopes.pop()
+        return updated_node
+
+    def _module_name_here(self, name: str) -> bool:
+        """Whether `name` read here is the module-level binding, made once and never declared
+        global: no enclosing function (or the class body the read is in) binds it."""
+        if self.module_bindings[name] != 1 or name in self.rebound:
+            return False
+        for depth, (scope, bindings) in enumerate(reversed(self.scopes)):
+            if isinstance(scope, cst.ClassDef) and depth > 0:
+                continue  # a class body's names are not visible in its methods
+            if bindings[name]:
+                return False
+        return True
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-        if isinstance(node.names, cst.ImportStar):
+        if isinstance(node.names, cst.ImportStar) or self.scopes:  # an import in a function binds a local
             return
         target = dotted_name(node.module) if node.module is not None else ""
         source = absolute_module(self.module, len(node.relative), target or "", self.is_package)
@@ -113,13 +150,14 @@ class _CallSites(cst.CSTTransformer):
         if updated_node.attr.value != "apply":
             return updated_node
         target = updated_node.value
-        if isinstance(target, cst.Name) and target.value in self.local:
+        if isinstance(target, cst.Name) and target.value in self.local and self._module_name_here(target.value):
             self.changed = True
             return cst.Name(self.local[target.value])
         if isinstance(target, cst.Attribute):
             prefix = dotted_name(target.value)
             # `ag.Spike.apply` / `pkg.autograd.Spike.apply`: the prefix must name an imported module.
-            if prefix is not None and prefix.split(".")[0] in self.imports.names:
+            if prefix is not None and prefix.split(".")[0] in self.imports.names \
+                    and self._module_name_here(prefix.split(".")[0]):
                 function = self.exports.function_for(self.imports.qualify(prefix), target.attr.value)
                 if function is not None:
                     self.changed = True
@@ -158,7 +196,14 @@ def patch_call_sites(sources: dict[Path, bytes], converted: dict[Path, dict[str,
             continue
         names[path] = module_name(path)
         facts[names[path]] = _facts(parsed[path], names[path], path.name == "__init__.py")
-    by_module = {names[p]: classes for p, classes in converted.items() if p in names and classes}
+    # A class name the converting module binds twice (defined again, assigned) may not be the
+    # class an importer gets: its importers keep `.apply`.
+    by_module: dict[str, dict[str, str]] = {}
+    for path, classes in converted.items():
+        if path in names and classes:
+            bound, rebound = scope_bindings(parsed[path]), declared_global(parsed[path])
+            by_module[names[path]] = {name: function for name, function in classes.items()
+                                      if bound[name] == 1 and name not in rebound}
     if not by_module:
         return {}
     exports = Exports(by_module, facts)

@@ -23,7 +23,15 @@ from fgi_rewrite.analysis.ir import Refusal
 from fgi_rewrite.analysis.project import FileContext
 from fgi_rewrite.analysis.syntax import bound_names
 from fgi_rewrite.decision import judge_all, write_function
-from fgi_rewrite.emit.bindings import assigned_attributes, base_names, declared_global, scope_bindings
+from fgi_rewrite.emit.bindings import (
+    Alias,
+    assigned_attributes,
+    base_names,
+    declared_global,
+    is_apply_of,
+    scope_bindings,
+    static_alias,
+)
 from fgi_rewrite.emit.function import snake_case
 from fgi_rewrite.emit.imports import drop_unused_imports
 from fgi_rewrite.scan import could_define_function, suppressed_codes
@@ -117,6 +125,7 @@ class _Transformer(cst.CSTTransformer):
         self.by_scope: dict[int, dict[str, str]] = {}  # id(scope) -> class name -> function name
         self.bindings: dict[int, Counter[str]] = {}  # id(scope) -> name -> times bound there
         self.rebound_anywhere: set[str] = set()  # declared `global` by some function
+        self.converted_names = {plan.info.name for plan in plans.values()}
         # Classes nested in a class body: id(owner class) -> nested class name -> function.
         self.nested: dict[int, dict[str, str]] = {}
         self.owners: dict[str, cst.ClassDef] = {}  # module-level owner class name -> its node
@@ -253,6 +262,9 @@ class _Transformer(cst.CSTTransformer):
             return updated_node
         target = updated_node.value
         if isinstance(target, cst.Name):
+            innermost = self.scopes[-1]
+            if isinstance(innermost, cst.ClassDef) and target.value in self.nested.get(id(innermost), {}):
+                return self._nested_call(innermost, target.value) or updated_node  # `fn = SpikeFn.apply` beside it
             for depth, scope in enumerate(reversed(self.scopes)):
                 if isinstance(scope, cst.ClassDef) and depth > 0:
                     continue  # a class body's names are not visible in its methods
@@ -261,9 +273,6 @@ class _Transformer(cst.CSTTransformer):
                     return cst.Name(function)
                 if self._binds(scope, target.value):
                     return updated_node  # the name means something else here, or several things
-            innermost = self.scopes[-1]
-            if isinstance(innermost, cst.ClassDef):  # `fn = SpikeFn.apply` in the owner's own body
-                return self._nested_call(innermost, target.value) or updated_node
         if isinstance(target, cst.Call) and not target.args and isinstance(target.func, cst.Name):
             # `Cls().apply(...)`: the instance only served to reach apply.
             rewritten = self.leave_Attribute(original_node, updated_node.with_changes(value=target.func))
@@ -273,6 +282,17 @@ class _Transformer(cst.CSTTransformer):
             if owner is not None:
                 return self._nested_call(owner, target.attr.value) or updated_node
         return updated_node
+
+    def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign) -> cst.Assign:
+        return self._class_alias(original_node.value, updated_node)
+
+    def leave_AnnAssign(self, original_node: cst.AnnAssign, updated_node: cst.AnnAssign) -> cst.AnnAssign:
+        return self._class_alias(original_node.value, updated_node) if original_node.value is not None \
+            else updated_node
+
+    def _class_alias(self, original: cst.BaseExpression, updated: Alias) -> Alias:
+        return static_alias(updated) if isinstance(self.scopes[-1], cst.ClassDef) \
+            and is_apply_of(original, self.converted_names) else updated
 
     def _owner_reached(self, name: str) -> cst.ClassDef | None:
         """The class whose attribute `name.X` reads: `LIF` by its module-level name, or `self` /

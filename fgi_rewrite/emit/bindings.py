@@ -5,11 +5,14 @@ thing: the class. A second class of the same name (a notebook cell run again wit
 surrogate, a module that redefines it), any other assignment, an import, a parameter or a
 `global` declaration elsewhere makes the binding depend on when the call runs; such calls
 keep `Cls.apply`, which the shims answer exactly as the classes did.
+
+Also here: what a class attribute holding `Cls.apply` becomes (`static_alias`).
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from typing import TypeVar
 
 import libcst as cst
 
@@ -159,3 +162,26 @@ def base_names(module: cst.Module) -> set[str]:
 
     module.visit(Reader())
     return names
+
+
+Alias = TypeVar("Alias", cst.Assign, cst.AnnAssign)
+
+
+def static_alias(assignment: Alias) -> Alias:
+    """`spike_fn = Spike.apply` in a class body: a custom Function's apply is a bound method,
+    which a class attribute keeps as it is, while a plain function (the new function, or the
+    shim's apply) would become a method and receive `self`. staticmethod keeps it plain."""
+    assert assignment.value is not None
+    return assignment.with_changes(value=cst.Call(func=cst.Name("staticmethod"), args=[cst.Arg(assignment.value)]))
+
+
+def is_apply_of(node: cst.BaseExpression | None, classes: set[str]) -> bool:
+    """`Cls.apply`, `Cls().apply`, `Owner.Cls.apply` or `self.Cls.apply` for one of classes."""
+    if not (isinstance(node, cst.Attribute) and node.attr.value == "apply"):
+        return False
+    owner = node.value
+    if isinstance(owner, cst.Call) and not owner.args:
+        owner = owner.func
+    if isinstance(owner, cst.Attribute):
+        owner = owner.attr
+    return isinstance(owner, cst.Name) and owner.value in classes

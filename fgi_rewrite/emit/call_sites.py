@@ -19,7 +19,7 @@ import libcst as cst
 from fgi_rewrite.analysis.discovery import ImportTable, dotted_name
 from fgi_rewrite.analysis.project import absolute_module, module_name_of
 from fgi_rewrite.analysis.syntax import bound_names
-from fgi_rewrite.emit.bindings import declared_global, scope_bindings
+from fgi_rewrite.emit.bindings import Alias, declared_global, is_apply_of, scope_bindings, static_alias
 
 
 def module_name(path: Path) -> str:
@@ -54,6 +54,10 @@ class Exports:
     def __init__(self, converted: dict[str, dict[str, str]], facts: dict[str, _ModuleFacts]) -> None:
         self.converted = converted
         self.facts = facts
+
+    def names(self) -> set[str]:
+        """Every converted class's name."""
+        return {name for classes in self.converted.values() for name in classes}
 
     def function_for(self, module: str, name: str, depth: int = 0) -> str | None:
         if name in self.converted.get(module, {}):
@@ -102,6 +106,21 @@ class _CallSites(cst.CSTTransformer):
     def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef:
         self.scopes.pop()
         return updated_node
+
+    def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign) -> cst.Assign:
+        return self._class_alias(original_node.value, updated_node)
+
+    def leave_AnnAssign(self, original_node: cst.AnnAssign, updated_node: cst.AnnAssign) -> cst.AnnAssign:
+        return self._class_alias(original_node.value, updated_node) if original_node.value is not None \
+            else updated_node
+
+    def _class_alias(self, original: cst.BaseExpression, updated: Alias) -> Alias:
+        """A class attribute that now holds the function: see rewrite.static_alias."""
+        if self.scopes and isinstance(self.scopes[-1][0], cst.ClassDef) and updated.value is not original \
+                and is_apply_of(original, self.exports.names()):
+            self.changed = True
+            return static_alias(updated)
+        return updated
 
     def _module_name_here(self, name: str) -> bool:
         """Whether `name` read here is the module-level binding, made once and never declared

@@ -32,6 +32,7 @@ def scope_bindings(scope: cst.Module | cst.FunctionDef | cst.ClassDef) -> Counte
             stmt.visit(counter)
     else:
         scope.body.visit(counter)
+    counter.counts.update(counter.packages)  # `import a`, `import a.b`, `import a.c`: one `a`
     return counter.counts
 
 
@@ -51,6 +52,7 @@ class _Counter(cst.CSTVisitor):
     def __init__(self, scope: cst.CSTNode) -> None:
         self.scope = scope
         self.counts: Counter[str] = Counter()
+        self.packages: set[str] = set()  # heads bound by plain `import a.b`: always the package a
 
     def _bind(self, target: cst.BaseExpression) -> None:
         if isinstance(target, cst.Name):
@@ -97,10 +99,14 @@ class _Counter(cst.CSTVisitor):
 
     def visit_Import(self, node: cst.Import) -> None:
         for alias in node.names:
-            bound: cst.BaseExpression = alias.asname.name if alias.asname is not None else alias.name
-            while isinstance(bound, cst.Attribute):  # `import a.b` binds `a`
-                bound = bound.value
-            self._bind(bound)
+            if alias.asname is not None:
+                self._bind(alias.asname.name)
+                continue
+            head: cst.BaseExpression = alias.name
+            while isinstance(head, cst.Attribute):  # `import a.b` binds `a`
+                head = head.value
+            if isinstance(head, cst.Name):
+                self.packages.add(head.value)
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
         if isinstance(node.names, cst.ImportStar):

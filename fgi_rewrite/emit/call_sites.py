@@ -115,7 +115,7 @@ class _CallSites(cst.CSTTransformer):
             else updated_node
 
     def _class_alias(self, original: cst.BaseExpression, updated: Alias) -> Alias:
-        """A class attribute that now holds the function: see rewrite.static_alias."""
+        """A class attribute that now holds the function: see bindings.static_alias."""
         if self.scopes and isinstance(self.scopes[-1][0], cst.ClassDef) and updated.value is not original \
                 and is_apply_of(original, self.exports.names()):
             self.changed = True

@@ -45,7 +45,7 @@ FEATURES = (
     "thr_grad:from_grad_x", "thr_grad:recomputed", "thr_grad:neg_spelling", "thr_grad:sum_to_size",
     "needs_input_grad", "return:bare",
     "call:direct", "call:alias", "call:closure", "call:lambda_factory", "call:class_value",
-    "call:instance", "call:default_argument", "call:omits_default",
+    "call:instance", "call:default_argument", "call:class_attribute", "call:omits_default",
     "refuse:nonlinear", "refuse:not_elementwise", "refuse:several_outputs",
     "refuse:side_effect", "refuse:random", "refuse:mark_dirty",
     "refuse:forward_not_elementwise", "refuse:bool_output", "refuse:mark_non_differentiable",
@@ -635,7 +635,7 @@ def _call_sites(draw: Any, cls: str, inputs: list[Input], alpha_default: bool,
     """One to three module-level callables that reach the class in the ways real code does."""
     count = draw(st.integers(1, 3))
     kinds = draw(st.permutations(["direct", "alias", "closure", "lambda_factory", "class_value", "instance",
-                                  "default_argument"]))[:count]
+                                  "default_argument", "class_attribute"]))[:count]
     sites: list[CallSite] = []
     lines: list[str] = []
     for kind in kinds:
@@ -658,6 +658,10 @@ def _call_sites(draw: Any, cls: str, inputs: list[Input], alpha_default: bool,
                             f"{name} = SpikeLayer({cls})"],
             "instance": [f"def {name}({params}):", f"    return {cls}().apply({params})"],
             "default_argument": [f"def {name}({params}, fn={cls}.apply):", f"    return fn({params})"],
+            # apply kept as a class attribute and called through self: it must not become a method
+            "class_attribute": ["class SpikeHolder:", f"    fn = {cls}.apply", "",
+                                "    def __call__(self, *args):", "        return self.fn(*args)", "", "",
+                                f"{name} = SpikeHolder()"],
         }[kind] + ["", ""]
         sites.append(CallSite(name, arity))
     return sites, lines

@@ -268,3 +268,40 @@ def without_numbers(node: cst.CSTNode, constants: frozenset[str]) -> cst.CSTNode
     """node with every read of a numeric constant replaced by a literal."""
     # cast: the transformer only swaps names for literals, it never removes or flattens the node
     return cast(cst.CSTNode, node.visit(_NumberConstants(constants))) if constants else node
+
+
+SAVED_TENSORS = ("saved_tensors", "saved_variables")
+
+
+def literal_index(node: cst.Subscript) -> int | None:
+    """The integer of `value[i]` / `value[-i]`, if that is what the subscript is."""
+    if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
+        return None
+    index = node.slice[0].slice.value
+    sign = 1
+    if isinstance(index, cst.UnaryOperation) and isinstance(index.operator, cst.Minus):
+        index, sign = index.expression, -1
+    return sign * int(index.value) if isinstance(index, cst.Integer) else None
+
+
+def saved_position(node: cst.BaseExpression, ctx: str, count: int) -> int | None:
+    """The position `ctx.saved_tensors[i]` reads among count saved tensors (negative i too)."""
+    if not (isinstance(node, cst.Subscript) and is_attribute_of(node.value, ctx, SAVED_TENSORS)):
+        return None
+    index = literal_index(node)
+    return index % count if index is not None and -count <= index < count else None
+
+
+def saved_unpacking(stmt: cst.BaseStatement, ctx: str, count: int) -> dict[str, int] | None:
+    """Backward's read of its saved tensors into names: `x, = ctx.saved_tensors` or `x, y = ...`
+    (all count items, each into a name) or `x = ctx.saved_tensors[i]`; each name's position.
+    None for any other statement."""
+    if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
+            and isinstance(stmt.body[0], cst.Assign) and len(stmt.body[0].targets) == 1):
+        return None
+    target, value = stmt.body[0].targets[0].target, stmt.body[0].value
+    if is_attribute_of(value, ctx, SAVED_TENSORS) and isinstance(target, (cst.Tuple, cst.List)) \
+            and len(target.elements) == count and all(isinstance(e.value, cst.Name) for e in target.elements):
+        return {cast(cst.Name, e.value).value: position for position, e in enumerate(target.elements)}
+    position = saved_position(value, ctx, count)
+    return {target.value: position} if isinstance(target, cst.Name) and position is not None else None

@@ -16,9 +16,8 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from fgi_rewrite.analysis.syntax import is_attribute_of, names_read
+from fgi_rewrite.analysis.syntax import names_read, saved_position, saved_unpacking
 
-_SAVED = ("saved_tensors", "saved_variables")
 _GROWTH = (cst.AddAssign, cst.SubtractAssign, cst.MultiplyAssign)
 
 
@@ -28,10 +27,10 @@ class Accumulators:
     growth: frozenset[int]  # ids of the `+=`/`-=`/`*=` nodes that grow one by a tensor
 
 
-def tensor_accumulators(statements: Sequence[cst.BaseStatement], ctx: str) -> Accumulators:
+def tensor_accumulators(statements: Sequence[cst.BaseStatement], ctx: str, count: int) -> Accumulators:
     """Locals backward sets to the literal 0 or 1 once, at its top level, and then grows in
     place by an expression that reads a saved tensor."""
-    saved = _saved_positions(statements, ctx)
+    saved = _saved_positions(statements, ctx, count)
     starts = [name for stmt in statements if (name := _starting_name(stmt)) is not None]
     found: dict[str, int] = {}
     growth: set[int] = set()
@@ -42,7 +41,7 @@ def tensor_accumulators(statements: Sequence[cst.BaseStatement], ctx: str) -> Ac
                     and isinstance(node.operator, _GROWTH)):
                 continue
             positions = sorted(saved[n] for n in names_read(node.value) if n in saved)
-            positions += _saved_indices(node.value, ctx)
+            positions += _saved_reads(node.value, ctx, count)
             if positions:
                 found.setdefault(target.value, min(positions))
                 growth.add(id(node))
@@ -91,40 +90,26 @@ def _starting_name(stmt: cst.BaseStatement) -> str | None:
     return target.value if isinstance(target, cst.Name) else None
 
 
-def _saved_positions(statements: Sequence[cst.BaseStatement], ctx: str) -> dict[str, int]:
-    """Names backward unpacks from ctx.saved_tensors: `x, = ...`, `(x, y) = ...`, `x = ...[0]`."""
+def _saved_positions(statements: Sequence[cst.BaseStatement], ctx: str, count: int) -> dict[str, int]:
+    """Names backward unpacks from ctx.saved_tensors, and their positions."""
     positions: dict[str, int] = {}
     for stmt in statements:
-        if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
-                and isinstance(stmt.body[0], cst.Assign) and len(stmt.body[0].targets) == 1):
-            continue
-        target, value = stmt.body[0].targets[0].target, stmt.body[0].value
-        if is_attribute_of(value, ctx, _SAVED) and isinstance(target, (cst.Tuple, cst.List)):
-            for position, element in enumerate(target.elements):
-                if isinstance(element.value, cst.Name):
-                    positions[element.value.value] = position
-        elif isinstance(target, cst.Name) and (indices := _saved_indices(value, ctx)) and _is_saved_read(value, ctx):
-            positions[target.value] = indices[0]
+        positions.update(saved_unpacking(stmt, ctx, count) or {})
     return positions
 
 
-def _is_saved_read(node: cst.BaseExpression, ctx: str) -> bool:
-    return isinstance(node, cst.Subscript) and is_attribute_of(node.value, ctx, _SAVED)
-
-
-def _saved_indices(node: cst.CSTNode, ctx: str) -> list[int]:
+def _saved_reads(node: cst.CSTNode, ctx: str, count: int) -> list[int]:
     """Positions of the `ctx.saved_tensors[i]` reads in node."""
-    indices: list[int] = []
+    positions: list[int] = []
 
     class Reader(cst.CSTVisitor):
         def visit_Subscript(self, subscript: cst.Subscript) -> None:
-            if is_attribute_of(subscript.value, ctx, _SAVED) and len(subscript.slice) == 1:
-                index = subscript.slice[0].slice
-                if isinstance(index, cst.Index) and isinstance(index.value, cst.Integer):
-                    indices.append(int(index.value.value))
+            position = saved_position(subscript, ctx, count)
+            if position is not None:
+                positions.append(position)
 
     node.visit(Reader())
-    return indices
+    return positions
 
 
 def _augmented(stmt: cst.CSTNode) -> list[cst.AugAssign]:

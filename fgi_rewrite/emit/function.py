@@ -30,11 +30,12 @@ from fgi_rewrite.analysis.ir import FunctionIR, InputGradient, Refusal
 from fgi_rewrite.analysis.syntax import (
     asks_is_none,
     calls_method_on,
-    is_attribute_of,
     may_change_dtype,
     mentions,
     names_read,
     reads_grad_requirement,
+    saved_position,
+    saved_unpacking,
     without_numbers,
 )
 from fgi_rewrite.analysis.value_sign import cannot_be_negative_zero
@@ -109,12 +110,8 @@ class _Substitute(cst.CSTTransformer):
     def leave_Subscript(self, original_node: cst.Subscript, updated_node: cst.Subscript) -> cst.BaseExpression:
         if self._is_needs_input_grad(original_node.value):
             return cst.Name("True")
-        position = _literal_index(original_node)
-        value = original_node.value
-        if position is not None and isinstance(value, cst.Attribute) and isinstance(value.value, cst.Name) \
-                and value.value.value == self.ctx and value.attr.value in ("saved_tensors", "saved_variables") \
-                and -len(self.saved) <= position < len(self.saved):
-            # `ctx.saved_tensors[0]` is the saved value itself, not `(x,)[0]`.
+        position = saved_position(original_node, self.ctx, len(self.saved))
+        if position is not None:  # `ctx.saved_tensors[0]` is the saved value itself, not `(x,)[0]`
             return _atom(self.saved[position])
         return updated_node
 
@@ -131,17 +128,6 @@ class _Substitute(cst.CSTTransformer):
 
     def leave_Arg(self, original_node: cst.Arg, updated_node: cst.Arg) -> cst.Arg:
         return updated_node.with_changes(keyword=original_node.keyword)
-
-
-def _literal_index(node: cst.Subscript) -> int | None:
-    """The integer of `value[i]` / `value[-i]`, if that is what the subscript is."""
-    if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
-        return None
-    index = node.slice[0].slice.value
-    sign = 1
-    if isinstance(index, cst.UnaryOperation) and isinstance(index.operator, cst.Minus):
-        index, sign = index.expression, -1
-    return sign * int(index.value) if isinstance(index, cst.Integer) else None
 
 
 def _atom(node: cst.BaseExpression) -> cst.BaseExpression:
@@ -542,7 +528,7 @@ class FunctionWriter:
         current: dict[str, cst.BaseExpression] = {name: self.value for name in self.grad_names}
         forward_only = set(self.forward_names)
         statements = self._grad_free(_statements(ir.backward_def.body))
-        accumulators = tensor_accumulators(statements, ir.backward_ctx)
+        accumulators = tensor_accumulators(statements, ir.backward_ctx, len(self.saved))
         for stmt in statements:
             if self._unpacks_saved(stmt, current):
                 continue
@@ -592,29 +578,10 @@ class FunctionWriter:
 
     def _unpacks_saved(self, stmt: cst.BaseStatement, renames: dict[str, cst.BaseExpression]) -> bool:
         """`x, = ctx.saved_tensors` / `x = ctx.saved_tensors[0]`: read forward's names directly."""
-        if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
-                and isinstance(stmt.body[0], cst.Assign) and len(stmt.body[0].targets) == 1):
-            return False
-        assign = stmt.body[0]
-        target, value = assign.targets[0].target, assign.value
-        saved = ("saved_tensors", "saved_variables")
-        if is_attribute_of(value, self.ir.backward_ctx, saved) and isinstance(
-                target, (cst.Tuple, cst.List)) and len(target.elements) == len(self.saved):
-            names = [e.value for e in target.elements]
-            if all(isinstance(n, cst.Name) for n in names):
-                for name, saved_value in zip(names, self.saved, strict=True):
-                    assert isinstance(name, cst.Name)
-                    renames[name.value] = self._detach(saved_value)
-                return True
-        if isinstance(target, cst.Name) and isinstance(value, cst.Subscript) \
-                and is_attribute_of(value.value, self.ir.backward_ctx, saved):
-            index = value.slice[0].slice if len(value.slice) == 1 else None
-            if isinstance(index, cst.Index) and isinstance(index.value, cst.Integer):
-                position = int(index.value.value)
-                if 0 <= position < len(self.saved):
-                    renames[target.value] = self._detach(self.saved[position])
-                    return True
-        return False
+        unpacked = saved_unpacking(stmt, self.ir.backward_ctx, len(self.saved))
+        for name, position in (unpacked or {}).items():
+            renames[name] = self._detach(self.saved[position])
+        return unpacked is not None
 
     # torch.no_grad() stops reverse-mode gradients but not forward-mode tangents (torch.func.jvp):
     # the factors must be computed from detached tensors so only the carrier's input carries one.
@@ -980,11 +947,9 @@ class FunctionWriter:
     def _backward_reads(self, node: cst.BaseExpression) -> set[str]:
         """Names a backward expression reads, with `ctx.attr` read as the forward value put there."""
         ctx = self.ir.backward_ctx
-        if isinstance(node, cst.Subscript) and is_attribute_of(node.value, ctx, ("saved_tensors", "saved_variables")):
-            index = node.slice[0].slice if len(node.slice) == 1 else None
-            if isinstance(index, cst.Index) and isinstance(index.value, cst.Integer) \
-                    and int(index.value.value) < len(self.ir.saved):
-                return self._forward_reads(self.ir.saved[int(index.value.value)])  # `ctx.saved_tensors[0]`
+        position = saved_position(node, ctx, len(self.ir.saved))
+        if position is not None:
+            return self._forward_reads(self.ir.saved[position])  # `ctx.saved_tensors[0]`
         # Numbers the module or the class sets once (`ALPHA = 2.7`, `Spike.alpha`) broadcast nowhere.
         plain = without_numbers(node, self.ir.numeric_constants)
         reads = names_read(plain)
@@ -1031,21 +996,21 @@ class FunctionWriter:
             if setup is not None and len(setup.params.params) == 3:
                 known.add(setup.params.params[2].name.value)  # setup_context's output: the value itself
         for stmt in _statements(self.ir.backward_def.body):
+            unpacked = saved_unpacking(stmt, self.ir.backward_ctx, len(self.ir.saved))
+            for name, position in (unpacked or {}).items():
+                saved = self.ir.saved[position]
+                if isinstance(saved, cst.Name) and saved.value in differentiable \
+                        or shape_only and self._forward_reads(saved) <= known:
+                    known.add(name)
+                else:
+                    known.discard(name)
+            if unpacked is not None:
+                continue
             if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
                     and isinstance(stmt.body[0], cst.Assign) and len(stmt.body[0].targets) == 1):
                 known -= _assigned_names([stmt])
                 continue
-            target, value = stmt.body[0].targets[0].target, stmt.body[0].value
-            if is_attribute_of(value, self.ir.backward_ctx, ("saved_tensors", "saved_variables")) \
-                    and isinstance(target, (cst.Tuple, cst.List)) and len(target.elements) == len(self.ir.saved):
-                for element, saved in zip(target.elements, self.ir.saved, strict=True):
-                    if isinstance(element.value, cst.Name):
-                        if isinstance(saved, cst.Name) and saved.value in differentiable \
-                                or shape_only and self._forward_reads(saved) <= known:
-                            known.add(element.value.value)
-                        else:
-                            known.discard(element.value.value)
-                continue
+            value = stmt.body[0].value
             for name in _assigned_names([stmt]):
                 reads = self._backward_reads(value) if shape_only else self._dtype_reads(value)
                 if reads <= known and (shape_only or not may_change_dtype(value)):

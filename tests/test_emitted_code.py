@@ -192,3 +192,12 @@ def test_number_accumulators_grown_by_tensors_start_as_tensors_and_compute_the_s
             for out, grad in results[1:]:
                 assert out.dtype == results[0][0].dtype and torch.equal(out, results[0][0])
                 assert grad.dtype == results[0][1].dtype and torch.equal(grad, results[0][1]), (dtype, shape, terms)
+
+
+def test_an_accumulator_whose_growth_casts_stays_a_number() -> None:
+    """`grad += torch.cos(k * x).half()`: the sum's dtype is not the saved tensor's, so a tensor
+    start in x's dtype could promote it where the Python number did not; left as written."""
+    source = ACCUMULATORS.replace(b"ripple -= torch.sin(k * x) / k", b"ripple -= (torch.sin(k * x) / k).half()")
+    text = rewrite_module(source).source.decode()
+    assert "ripple = 0.0\n" in text and "ripple -= (torch.sin(k * x) / k).half()" in text, text
+    assert "damping = torch.ones((), dtype=x.dtype)" in text  # the other accumulator does not cast

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from fgi_rewrite.analysis.syntax import names_read, saved_position, saved_unpacking
+from fgi_rewrite.analysis.syntax import may_change_dtype, names_read, saved_position, saved_unpacking
 
 _GROWTH = (cst.AddAssign, cst.SubtractAssign, cst.MultiplyAssign)
 
@@ -29,11 +29,13 @@ class Accumulators:
 
 def tensor_accumulators(statements: Sequence[cst.BaseStatement], ctx: str, count: int) -> Accumulators:
     """Locals backward sets to the literal 0 or 1 once, at its top level, and then grows in
-    place by an expression that reads a saved tensor."""
+    place by an expression that reads a saved tensor. One whose growth may cast (`.half()`, a
+    comparison) is left as it is: the saved tensor's dtype would then not be the sum's."""
     saved = _saved_positions(statements, ctx, count)
     starts = [name for stmt in statements if (name := _starting_name(stmt)) is not None]
     found: dict[str, int] = {}
-    growth: set[int] = set()
+    growth: dict[str, list[int]] = {}
+    casting: set[str] = set()
     for stmt in statements:
         for node in _augmented(stmt):
             target = node.target
@@ -44,8 +46,11 @@ def tensor_accumulators(statements: Sequence[cst.BaseStatement], ctx: str, count
             positions += _saved_reads(node.value, ctx, count)
             if positions:
                 found.setdefault(target.value, min(positions))
-                growth.add(id(node))
-    return Accumulators(found, frozenset(growth))
+                growth.setdefault(target.value, []).append(id(node))
+                if may_change_dtype(node.value):
+                    casting.add(target.value)
+    kept = {name: position for name, position in found.items() if name not in casting}
+    return Accumulators(kept, frozenset(i for name in kept for i in growth[name]))
 
 
 def out_of_place(stmt: cst.BaseStatement, growth: frozenset[int]) -> cst.BaseStatement:

@@ -11,7 +11,6 @@ shim. Nothing is imported or executed.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -25,11 +24,10 @@ from fgi_rewrite.analysis.syntax import bound_names
 from fgi_rewrite.decision import judge_all, write_function
 from fgi_rewrite.emit.bindings import (
     Alias,
+    ScopeChain,
     assigned_attributes,
     base_names,
-    declared_global,
     is_apply_of,
-    scope_bindings,
     static_alias,
 )
 from fgi_rewrite.emit.function import snake_case
@@ -114,17 +112,14 @@ class _Plan:
 
 
 class _Transformer(cst.CSTTransformer):
-    def __init__(self, plans: dict[int, _Plan], config: cst.PartialParserConfig,
-                 unignore: bool = False) -> None:
+    def __init__(self, module: cst.Module, plans: dict[int, _Plan], unignore: bool = False) -> None:
         self.plans = plans
-        self.config = config
+        self.config = module.config_for_parsing
         self.unignore = unignore  # drop @torch.jit.ignore from wrappers that only called .apply
         self.notes: list[str] = []
         self.unignored: list[str] = []
-        self.scopes: list[cst.CSTNode] = []
+        self.chain = ScopeChain(module)
         self.by_scope: dict[int, dict[str, str]] = {}  # id(scope) -> class name -> function name
-        self.bindings: dict[int, Counter[str]] = {}  # id(scope) -> name -> times bound there
-        self.rebound_anywhere: set[str] = set()  # declared `global` by some function
         self.converted_names = {plan.info.name for plan in plans.values()}
         # Classes nested in a class body: id(owner class) -> nested class name -> function.
         self.nested: dict[int, dict[str, str]] = {}
@@ -144,26 +139,22 @@ class _Transformer(cst.CSTTransformer):
         return list(cst.parse_module(source).body)
 
     def visit_Module(self, node: cst.Module) -> None:
-        self.scopes.append(node)
-        self.rebound_anywhere = declared_global(node)
         # A nested class reached through an attribute (`self.SpikeFn`) may be replaced on an
         # instance, on the class, or in a subclass: then its calls keep `.apply`.
         self.replaced_attributes = assigned_attributes(node)
         self.derived_from = base_names(node)
-        module_bindings = scope_bindings(node)
-        self.owners = {name: owner for name, owner in self.owners.items() if module_bindings[name] == 1}
+        self.owners = {name: owner for name, owner in self.owners.items() if self.chain.means_one_thing(name, node)}
         self._register(node.body, node)
 
     def _register(self, body: object, scope: cst.Module | cst.FunctionDef) -> None:
         mapping = self.by_scope.setdefault(id(scope), {})
-        bindings = self.bindings[id(scope)] = scope_bindings(scope)
         statements = body if isinstance(body, (list, tuple)) else getattr(body, "body", [])
         stack = list(statements)
         while stack:  # classes directly in this scope, also under if/try/with
             stmt = stack.pop()
             if isinstance(stmt, cst.ClassDef) and id(stmt) in self.plans and not self.plans[id(stmt)].module_level:
                 name = stmt.name.value
-                if bindings[name] == 1 and name not in self.rebound_anywhere:
+                if self.chain.means_one_thing(name, scope):
                     mapping[name] = self.plans[id(stmt)].function_name
             elif isinstance(stmt, (cst.If, cst.Try, cst.With, cst.For, cst.While)):
                 stack.extend(getattr(stmt.body, "body", []))
@@ -175,9 +166,9 @@ class _Transformer(cst.CSTTransformer):
                     stack.extend(handler.body.body)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if len(self.scopes) == 1:
+        if len(self.chain.scopes) == 1:
             self.top = node
-        self.scopes.append(node)
+        self.chain.enter(node)
         self._register(node.body, node)
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
@@ -201,7 +192,7 @@ class _Transformer(cst.CSTTransformer):
         return cst.FlattenSentinel([*functions, *statements])
 
     def _unignored(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
-        self.scopes.pop()
+        self.chain.leave()
         functions = {plan.function_name for plan in self.plans.values()}
         if updated_node is not original_node and _only_calls(updated_node, functions):
             kept = [d for d in updated_node.decorators if not _is_jit_ignore(d)]
@@ -211,7 +202,7 @@ class _Transformer(cst.CSTTransformer):
             elif len(kept) < len(updated_node.decorators):
                 self.notes.append(f"{original_node.name.value}: dropped @torch.jit.ignore, whose only reason was "
                                   "the .apply call (unsafe fix: the wrapper is now compiled by TorchScript)")
-                if len(self.scopes) == 1:
+                if len(self.chain.scopes) == 1:
                     self.unignored.append(original_node.name.value)
                 leading = updated_node.decorators[0].leading_lines
                 if kept:
@@ -221,9 +212,9 @@ class _Transformer(cst.CSTTransformer):
         return updated_node
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        if len(self.scopes) == 1:
+        if len(self.chain.scopes) == 1:
             self.top = node
-        self.scopes.append(node)
+        self.chain.enter(node)
 
     def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef
                        ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
@@ -231,7 +222,7 @@ class _Transformer(cst.CSTTransformer):
 
     def _converted(self, original_node: cst.ClassDef, updated_node: cst.ClassDef
                    ) -> cst.ClassDef | cst.FlattenSentinel[cst.BaseStatement]:
-        self.scopes.pop()
+        self.chain.leave()
         plan = self.plans.get(id(original_node))
         if plan is None:
             return updated_node
@@ -248,7 +239,7 @@ class _Transformer(cst.CSTTransformer):
         shim = shim.with_changes(leading_lines=original_node.leading_lines, decorators=original_node.decorators,
                                  body=body)
         functions = self._statements(plan.function_source)
-        gap = [cst.EmptyLine(indent=False)] * (2 if len(self.scopes) == 1 else 1)
+        gap = [cst.EmptyLine(indent=False)] * (2 if len(self.chain.scopes) == 1 else 1)
         functions = [f.with_changes(leading_lines=gap) for f in functions]
         if plan.module_level:
             assert self.top is not None
@@ -262,17 +253,12 @@ class _Transformer(cst.CSTTransformer):
             return updated_node
         target = updated_node.value
         if isinstance(target, cst.Name):
-            innermost = self.scopes[-1]
+            innermost = self.chain.scopes[-1]
             if isinstance(innermost, cst.ClassDef) and target.value in self.nested.get(id(innermost), {}):
                 return self._nested_call(innermost, target.value) or updated_node  # `fn = SpikeFn.apply` beside it
-            for depth, scope in enumerate(reversed(self.scopes)):
-                if isinstance(scope, cst.ClassDef) and depth > 0:
-                    continue  # a class body's names are not visible in its methods
-                function = self.by_scope.get(id(scope), {}).get(target.value)
-                if function is not None:
-                    return cst.Name(function)
-                if self._binds(scope, target.value):
-                    return updated_node  # the name means something else here, or several things
+            binder = self.chain.binder(target.value)  # a converted class only where it is what the name means
+            function = self.by_scope.get(id(binder), {}).get(target.value) if binder is not None else None
+            return cst.Name(function) if function is not None else updated_node
         if isinstance(target, cst.Call) and not target.args and isinstance(target.func, cst.Name):
             # `Cls().apply(...)`: the instance only served to reach apply.
             rewritten = self.leave_Attribute(original_node, updated_node.with_changes(value=target.func))
@@ -291,7 +277,7 @@ class _Transformer(cst.CSTTransformer):
             else updated_node
 
     def _class_alias(self, original: cst.BaseExpression, updated: Alias) -> Alias:
-        return static_alias(updated) if isinstance(self.scopes[-1], cst.ClassDef) \
+        return static_alias(updated) if isinstance(self.chain.scopes[-1], cst.ClassDef) \
             and is_apply_of(original, self.converted_names) else updated
 
     def _owner_reached(self, name: str) -> cst.ClassDef | None:
@@ -299,9 +285,9 @@ class _Transformer(cst.CSTTransformer):
         `cls` (the first parameter) in a method defined directly in the class's body."""
         if name in self.owners:
             return self.owners[name]
-        if len(self.scopes) >= 2 and isinstance(self.scopes[-1], cst.FunctionDef) \
-                and isinstance(self.scopes[-2], cst.ClassDef):
-            method, owner = self.scopes[-1], self.scopes[-2]
+        scopes = self.chain.scopes
+        if len(scopes) >= 2 and isinstance(scopes[-1], cst.FunctionDef) and isinstance(scopes[-2], cst.ClassDef):
+            method, owner = scopes[-1], scopes[-2]
             params = method.params.posonly_params or method.params.params
             static = any(dotted_name(d.decorator) == "staticmethod" for d in method.decorators)
             if params and params[0].name.value == name and not static:
@@ -315,12 +301,7 @@ class _Transformer(cst.CSTTransformer):
         function = self.nested.get(id(owner), {}).get(name)
         if function is None or name in self.replaced_attributes or owner.name.value in self.derived_from:
             return None
-        return cst.Name(function) if scope_bindings(owner)[name] == 1 else None
-
-    def _binds(self, scope: cst.CSTNode, name: str) -> bool:
-        if id(scope) not in self.bindings and isinstance(scope, cst.ClassDef):
-            self.bindings[id(scope)] = scope_bindings(scope)
-        return self.bindings.get(id(scope), Counter())[name] > 0
+        return cst.Name(function) if self.chain.counts(owner)[name] == 1 else None
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
         # Every hoisted function found its statement: one left over would leave a shim calling
@@ -440,7 +421,7 @@ def rewrite_module(data: bytes, options: RewriteOptions = RewriteOptions(),
                                             plan.function_name))
     if not plans:
         return result
-    transformer = _Transformer(plans, module.config_for_parsing, unignore=options.unsafe_fixes)
+    transformer = _Transformer(module, plans, unignore=options.unsafe_fixes)
     new = module.visit(transformer)
     result.notes.extend(transformer.notes)
     result.unignored.extend(transformer.unignored)

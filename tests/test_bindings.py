@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from fgi_rewrite.emit.bindings import declared_global, scope_bindings
+from fgi_rewrite.emit.bindings import ScopeChain, declared_global, scope_bindings
 
 
 def test_plain_imports_of_one_package_bind_it_once_other_bindings_count_each() -> None:
@@ -31,3 +31,19 @@ def test_a_package_rebound_by_assignment_counts_twice_and_parameters_bind_in_the
     counts = scope_bindings(function)
     assert counts["x"] == counts["Spike"] == counts["rest"] == counts["options"] == 1
     assert declared_global(module) == {"ALPHA"}
+
+
+def test_a_read_resolves_to_the_nearest_scope_that_binds_it_but_never_to_an_enclosing_class_body() -> None:
+    module = cst.parse_module("class Spike: pass\nclass LIF:\n    Spike = None\n    def forward(self, x):\n"
+                              "        return Spike\n")
+    lif = module.body[1]
+    assert isinstance(lif, cst.ClassDef)
+    forward = lif.body.body[1]
+    assert isinstance(forward, cst.FunctionDef)
+    chain = ScopeChain(module)
+    chain.enter(lif)
+    assert chain.binder("Spike") is lif  # read in the class body itself
+    chain.enter(forward)
+    assert chain.binder("Spike") is module  # a method does not see its class body's names
+    assert chain.binder("len") is None
+    assert chain.means_one_thing("Spike", module)

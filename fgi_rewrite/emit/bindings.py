@@ -191,3 +191,39 @@ def is_apply_of(node: cst.BaseExpression | None, classes: set[str]) -> bool:
     if isinstance(owner, cst.Attribute):
         owner = owner.attr
     return isinstance(owner, cst.Name) and owner.value in classes
+
+
+class ScopeChain:
+    """The module, functions and classes around the node a transformer visits (outermost
+    first), and what a name read there means. Each scope's bindings are counted once."""
+
+    def __init__(self, module: cst.Module) -> None:
+        self.module = module
+        self.scopes: list[cst.Module | cst.FunctionDef | cst.ClassDef] = [module]
+        self.rebound = declared_global(module)
+        self._counts: dict[int, Counter[str]] = {}
+
+    def counts(self, scope: cst.Module | cst.FunctionDef | cst.ClassDef) -> Counter[str]:
+        if id(scope) not in self._counts:
+            self._counts[id(scope)] = scope_bindings(scope)
+        return self._counts[id(scope)]
+
+    def enter(self, scope: cst.FunctionDef | cst.ClassDef) -> None:
+        self.scopes.append(scope)
+
+    def leave(self) -> None:
+        self.scopes.pop()
+
+    def binder(self, name: str) -> cst.Module | cst.FunctionDef | cst.ClassDef | None:
+        """The nearest scope binding name, as Python resolves a read here: a class body's names
+        are not visible in its methods. None when no scope does (a builtin, or nothing)."""
+        for depth, scope in enumerate(reversed(self.scopes)):
+            if isinstance(scope, cst.ClassDef) and depth > 0:
+                continue
+            if self.counts(scope)[name]:
+                return scope
+        return None
+
+    def means_one_thing(self, name: str, scope: cst.Module | cst.FunctionDef | cst.ClassDef) -> bool:
+        """Whether scope binds name once, and no function may rebind it with `global`."""
+        return self.counts(scope)[name] == 1 and name not in self.rebound

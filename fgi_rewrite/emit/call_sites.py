@@ -10,7 +10,6 @@ this pass makes them call the function directly and imports it where needed.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import libcst as cst
 from fgi_rewrite.analysis.discovery import ImportTable, dotted_name
 from fgi_rewrite.analysis.project import absolute_module, module_name_of
 from fgi_rewrite.analysis.syntax import bound_names
-from fgi_rewrite.emit.bindings import Alias, declared_global, is_apply_of, scope_bindings, static_alias
+from fgi_rewrite.emit.bindings import Alias, ScopeChain, declared_global, is_apply_of, scope_bindings, static_alias
 
 
 def module_name(path: Path) -> str:
@@ -54,10 +53,8 @@ class Exports:
     def __init__(self, converted: dict[str, dict[str, str]], facts: dict[str, _ModuleFacts]) -> None:
         self.converted = converted
         self.facts = facts
+        self.names = {name for classes in converted.values() for name in classes}  # every converted class
 
-    def names(self) -> set[str]:
-        """Every converted class's name."""
-        return {name for classes in self.converted.values() for name in classes}
 
     def function_for(self, module: str, name: str, depth: int = 0) -> str | None:
         if name in self.converted.get(module, {}):
@@ -74,7 +71,8 @@ class Exports:
 
 
 class _CallSites(cst.CSTTransformer):
-    def __init__(self, module: str, is_package: bool, exports: Exports, imports: ImportTable, bound: set[str]) -> None:
+    def __init__(self, tree: cst.Module, module: str, is_package: bool, exports: Exports, imports: ImportTable,
+                 bound: set[str]) -> None:
         self.module = module
         self.is_package = is_package
         self.exports = exports
@@ -83,28 +81,21 @@ class _CallSites(cst.CSTTransformer):
         self.local: dict[str, str] = {}  # local class name -> function to import beside it
         self.needed: dict[int, list[str]] = {}  # id(ImportFrom) -> functions to add
         self.changed = False
-        # Enclosing functions and classes, and what each binds: a call reads the imported name
-        # only where nothing nearer binds it (emit/bindings.py).
-        self.scopes: list[tuple[cst.CSTNode, Counter[str]]] = []
-        self.module_bindings: Counter[str] = Counter()
-        self.rebound: set[str] = set()
-
-    def visit_Module(self, node: cst.Module) -> None:
-        self.module_bindings = scope_bindings(node)
-        self.rebound = declared_global(node)
+        # A call reads the imported name only where it means the import (emit/bindings.py).
+        self.chain = ScopeChain(tree)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.scopes.append((node, scope_bindings(node)))
+        self.chain.enter(node)
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
-        self.scopes.pop()
+        self.chain.leave()
         return updated_node
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self.scopes.append((node, scope_bindings(node)))
+        self.chain.enter(node)
 
     def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef:
-        self.scopes.pop()
+        self.chain.leave()
         return updated_node
 
     def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign) -> cst.Assign:
@@ -116,26 +107,20 @@ class _CallSites(cst.CSTTransformer):
 
     def _class_alias(self, original: cst.BaseExpression, updated: Alias) -> Alias:
         """A class attribute that now holds the function: see bindings.static_alias."""
-        if self.scopes and isinstance(self.scopes[-1][0], cst.ClassDef) and updated.value is not original \
-                and is_apply_of(original, self.exports.names()):
+        if isinstance(self.chain.scopes[-1], cst.ClassDef) and updated.value is not original \
+                and is_apply_of(original, self.exports.names):
             self.changed = True
             return static_alias(updated)
         return updated
 
     def _module_name_here(self, name: str) -> bool:
         """Whether `name` read here is the module-level binding, made once and never declared
-        global: no enclosing function (or the class body the read is in) binds it."""
-        if self.module_bindings[name] != 1 or name in self.rebound:
-            return False
-        for depth, (scope, bindings) in enumerate(reversed(self.scopes)):
-            if isinstance(scope, cst.ClassDef) and depth > 0:
-                continue  # a class body's names are not visible in its methods
-            if bindings[name]:
-                return False
-        return True
+        global (no enclosing function binds it)."""
+        module = self.chain.module
+        return self.chain.binder(name) is module and self.chain.means_one_thing(name, module)
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-        if isinstance(node.names, cst.ImportStar) or self.scopes:  # an import in a function binds a local
+        if isinstance(node.names, cst.ImportStar) or len(self.chain.scopes) > 1:  # an import in a function: a local
             return
         target = dotted_name(node.module) if node.module is not None else ""
         source = absolute_module(self.module, len(node.relative), target or "", self.is_package)
@@ -230,7 +215,7 @@ def patch_call_sites(sources: dict[Path, bytes], converted: dict[Path, dict[str,
     for path, module in parsed.items():
         imports = ImportTable()
         module.visit(imports)
-        transformer = _CallSites(names[path], path.name == "__init__.py", exports, imports, bound_names(module))
+        transformer = _CallSites(module, names[path], path.name == "__init__.py", exports, imports, bound_names(module))
         new = module.visit(transformer)
         if transformer.changed:
             changed[path] = new.bytes

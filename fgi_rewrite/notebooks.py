@@ -20,8 +20,10 @@ rewritten notebooks with nbformat.
 from __future__ import annotations
 
 import difflib
+import io
 import json
 import re
+import tokenize
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -141,16 +143,14 @@ def mask(text: str) -> tuple[str, tuple[str, ...]]:
     keeps its indentation, and the lines replaced. Lines inside strings and brackets are Python."""
     out: list[str] = []
     magics: list[str] = []
-    state = _Scanner()
     for line in _lines(text):
-        if state.at_statement_start() and _is_ipython(line):
+        if _is_ipython(line) and _starts_statement("".join(out)):
             indent = line[: len(line) - len(line.lstrip(" \t"))]
             ending = "\n" if line.endswith("\n") else ""
             out.append(f"{indent}pass  # fgi-rewrite magic {len(magics)}: {line.strip()}{ending}")
             magics.append(line)
         else:
             out.append(line)
-            state.feed(line)
     return "".join(out), tuple(magics)
 
 
@@ -161,53 +161,18 @@ def _is_ipython(line: str) -> bool:
     return stripped[0] in "%!" or bool(_HELP.fullmatch(stripped)) or bool(_SHELL_ASSIGN.match(stripped))
 
 
-class _Scanner:
-    """Just enough of Python's tokenizer to know whether a line starts a statement: open
-    brackets, an open triple-quoted string, a line continued with a backslash."""
-
-    def __init__(self) -> None:
-        self.depth = 0
-        self.quote: str | None = None  # the open triple quote
-        self.continued = False
-
-    def at_statement_start(self) -> bool:
-        return self.depth == 0 and self.quote is None and not self.continued
-
-    def feed(self, line: str) -> None:
-        i, n = 0, len(line)
-        self.continued = False
-        while i < n:
-            if self.quote is not None:
-                end = line.find(self.quote, i)
-                while end > 0 and _escaped(line, end):
-                    end = line.find(self.quote, end + 1)
-                if end < 0:
-                    return
-                i, self.quote = end + 3, None
-                continue
-            char = line[i]
-            if char == "#":
-                return
-            if char in "([{":
-                self.depth += 1
-            elif char in ")]}":
-                self.depth = max(0, self.depth - 1)
-            elif char == "\\" and line[i + 1:].strip() == "":
-                self.continued = True
-                return
-            elif char in "'\"":
-                if line.startswith(char * 3, i):
-                    self.quote, i = char * 3, i + 3
-                    continue
-                i += 1
-                while i < n and line[i] != char:
-                    i += 2 if line[i] == "\\" else 1
-            i += 1
-
-
-def _escaped(line: str, at: int) -> bool:
-    backslashes = len(line[:at]) - len(line[:at].rstrip("\\"))
-    return backslashes % 2 == 1
+def _starts_statement(before: str) -> bool:
+    """Whether the line after `before` starts a statement: Python's tokenizer reads `before` to
+    its end outside brackets, strings and backslash continuations. Asked only of lines that look
+    like IPython, so a cell is tokenized once per such line."""
+    try:
+        for _ in tokenize.generate_tokens(io.StringIO(before).readline):
+            pass
+    except tokenize.TokenError:  # EOF inside a bracket, a triple-quoted string or after a backslash
+        return False
+    except SyntaxError:  # a broken line above: the parse reports it, the line here is not hidden
+        return True
+    return True
 
 
 def unmask(text: str, magics: tuple[str, ...]) -> str:

@@ -119,6 +119,10 @@ def test_mask_keeps_lines_and_leaves_strings_and_brackets_alone() -> None:
     assert "     % 3)\n" in masked and "%not magic\n" in masked and "# why?\n" in masked
     assert "    pass  # fgi-rewrite magic 0: %time g()\n" in masked
     compile(masked, "cell", "exec")
+    continued = "a, b = 7, 3\ny = a \\\n    % b\n!ls\n"  # `% b` continues a backslash line: Python
+    masked, magics = mask(continued)
+    assert magics == ("!ls\n",) and "    % b\n" in masked
+    compile(masked, "cell", "exec")
 
 
 def test_check_and_diff_write_nothing_and_show_the_changed_cells(books: Path) -> None:

@@ -201,3 +201,15 @@ def test_an_accumulator_whose_growth_casts_stays_a_number() -> None:
     text = rewrite_module(source).source.decode()
     assert "ripple = 0.0\n" in text and "ripple -= (torch.sin(k * x) / k).half()" in text, text
     assert "damping = torch.ones((), dtype=x.dtype)" in text  # the other accumulator does not cast
+
+
+@pytest.mark.parametrize("change", [
+    (b"        damping = 1\n", b"        damping = 1\n        damping *= 0.3\n"),  # 1 * 0.3 would round to x's dtype
+    (b"        ripple = 0.0\n", b"        ripple = 0.0\n        shift = ripple + 0.1\n"),  # read before it grows
+])
+def test_an_accumulator_used_otherwise_than_grown_stays_a_number(change: tuple[bytes, bytes]) -> None:
+    before, after = change
+    text = rewrite_module(ACCUMULATORS.replace(before, after)).source.decode()
+    name = before.split(b"=")[0].strip().decode()
+    assert f"{name} = torch." not in text, text
+    assert after.decode().strip().splitlines()[0] in text

@@ -29,28 +29,64 @@ class Accumulators:
 
 def tensor_accumulators(statements: Sequence[cst.BaseStatement], ctx: str, count: int) -> Accumulators:
     """Locals backward sets to the literal 0 or 1 once, at its top level, and then grows in
-    place by an expression that reads a saved tensor. One whose growth may cast (`.half()`, a
-    comparison) is left as it is: the saved tensor's dtype would then not be the sum's."""
+    place by expressions that read a saved tensor, where the tensor start provably computes
+    what the number did:
+    - no growth may cast (`.half()`, a comparison): the saved tensor's dtype would not be the sum's;
+    - besides its growth, a 0 start may only be scaled in place (`*=`, `/=`: 0 stays 0 in any
+      dtype) and a 1 start not at all (1 * c rounds c to the tensor's dtype, a Python number
+      does not);
+    - backward reads it nowhere else before the gradient (`scale = grad + 0.1` would compute
+      in the tensor's dtype what Python computed in float64)."""
     saved = _saved_positions(statements, ctx, count)
-    starts = [name for stmt in statements if (name := _starting_name(stmt)) is not None]
+    starts = {name: literal for stmt in statements if (name := _starting_name(stmt)) is not None
+              and (literal := starting_literal(stmt)) is not None}
+    once = {name for name in starts if sum(_starting_name(stmt) == name for stmt in statements) == 1}
     found: dict[str, int] = {}
-    growth: dict[str, list[int]] = {}
-    casting: set[str] = set()
+    growth: dict[str, list[cst.AugAssign]] = {}
+    spoiled: set[str] = set()
+    for node in (n for stmt in statements for n in _augmented(stmt)):
+        target = node.target
+        if not (isinstance(target, cst.Name) and target.value in once):
+            continue
+        name = target.value
+        positions = sorted(saved[n] for n in names_read(node.value) if n in saved)
+        positions += _saved_reads(node.value, ctx, count)
+        if positions and isinstance(node.operator, _GROWTH) and not may_change_dtype(node.value):
+            found.setdefault(name, min(positions))
+            growth.setdefault(name, []).append(node)
+        elif positions or not (starts[name].evaluated_value == 0
+                               and isinstance(node.operator, (cst.MultiplyAssign, cst.DivideAssign))):
+            spoiled.add(name)
+    kept = {name: position for name, position in found.items()
+            if name not in spoiled and not _read_elsewhere(statements, name)}
+    return Accumulators(kept, frozenset(id(node) for name in kept for node in growth[name]))
+
+
+def _read_elsewhere(statements: Sequence[cst.BaseStatement], name: str) -> bool:
+    """Whether name occurs in statements other than as its start's target or inside its own
+    in-place updates."""
+    allowed: set[int] = set()
+
+    class Allowed(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            allowed.add(id(node))
+
     for stmt in statements:
+        if _starting_name(stmt) == name:
+            stmt.visit(Allowed())
         for node in _augmented(stmt):
-            target = node.target
-            if not (isinstance(target, cst.Name) and starts.count(target.value) == 1
-                    and isinstance(node.operator, _GROWTH)):
-                continue
-            positions = sorted(saved[n] for n in names_read(node.value) if n in saved)
-            positions += _saved_reads(node.value, ctx, count)
-            if positions:
-                found.setdefault(target.value, min(positions))
-                growth.setdefault(target.value, []).append(id(node))
-                if may_change_dtype(node.value):
-                    casting.add(target.value)
-    kept = {name: position for name, position in found.items() if name not in casting}
-    return Accumulators(kept, frozenset(i for name in kept for i in growth[name]))
+            if isinstance(node.target, cst.Name) and node.target.value == name:
+                node.visit(Allowed())
+    found = False
+
+    class Reader(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            nonlocal found
+            found = found or node.value == name and id(node) not in allowed
+
+    for stmt in statements:
+        stmt.visit(Reader())
+    return found
 
 
 def out_of_place(stmt: cst.BaseStatement, growth: frozenset[int]) -> cst.BaseStatement:
